@@ -1,0 +1,146 @@
+/* fsutil.c — careful directory and file operations (see fsutil.h). */
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mem.h"
+
+int tw_mkdir_p(const char *path, mode_t mode, tw_err *err)
+{
+    char *copy = tw_strdup(path);
+    int rc = 0;
+    for (char *p = copy + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(copy, mode) != 0 && errno != EEXIST) {
+            rc = tw_err_set(err, -errno, "cannot create directory %s: %s", copy, strerror(errno));
+            break;
+        }
+        *p = saved;
+        if (saved == '\0')
+            break;
+    }
+    if (rc == 0) {
+        struct stat st;
+        if (stat(path, &st) != 0)
+            rc = tw_err_set(err, -errno, "cannot create directory %s: %s", path, strerror(errno));
+        else if (!S_ISDIR(st.st_mode))
+            rc = tw_err_set(err, -ENOTDIR, "%s exists and is not a directory", path);
+    }
+    free(copy);
+    return rc;
+}
+
+int tw_ensure_private_dir(const char *dir, tw_err *err)
+{
+    int rc = tw_mkdir_p(dir, 0700, err);
+    if (rc != 0)
+        return rc;
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return tw_err_set(err, -errno, "cannot inspect %s: %s", dir, strerror(errno));
+    if (st.st_uid != geteuid())
+        return tw_err_set(err, -EPERM,
+                          "%s belongs to uid %u, not to us (uid %u): another user could change "
+                          "our state; fix its owner",
+                          dir, (unsigned)st.st_uid, (unsigned)geteuid());
+    if ((st.st_mode & 022) != 0 && chmod(dir, st.st_mode & ~(mode_t)077) != 0)
+        return tw_err_set(err, -errno, "%s is writable by others and cannot be fixed: %s", dir,
+                          strerror(errno));
+    if (access(dir, W_OK | X_OK) != 0)
+        return tw_err_set(err, -errno, "%s is not writable: %s", dir, strerror(errno));
+    return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int fsync_parent(const char *path)
+{
+    char *copy = tw_strdup(path);
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(copy);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) == 0 ? 0 : -errno;
+    close(fd);
+    return rc;
+}
+
+int tw_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                         tw_err *err)
+{
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp)
+        return tw_err_set(err, -ENAMETOOLONG, "path too long: %s", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return tw_err_set(err, -errno, "cannot create %s: %s", tmp, strerror(errno));
+    int rc = write_all(fd, data, len);
+    if (rc == 0 && fsync(fd) != 0)
+        rc = -errno;
+    if (close(fd) != 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -errno;
+    if (rc != 0) {
+        unlink(tmp);
+        return tw_err_set(err, rc, "cannot write %s: %s", path, strerror(-rc));
+    }
+    rc = fsync_parent(path);
+    if (rc != 0)
+        return tw_err_set(err, rc, "cannot sync the directory of %s: %s", path, strerror(-rc));
+    return 0;
+}
+
+int tw_read_file(const char *path, size_t max_len, tw_buf *out, tw_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return tw_err_set(err, -errno, "cannot open %s: %s", path, strerror(errno));
+    size_t total = 0;
+    int rc = 0;
+    for (;;) {
+        tw_buf_reserve(out, 65536);
+        ssize_t n = read(fd, out->data + out->len, 65536);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = tw_err_set(err, -errno, "cannot read %s: %s", path, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        total += (size_t)n;
+        out->len += (size_t)n;
+        out->data[out->len] = '\0';
+        if (total > max_len) {
+            rc = tw_err_set(err, -EFBIG, "%s is larger than %zu bytes", path, max_len);
+            break;
+        }
+    }
+    close(fd);
+    return rc;
+}

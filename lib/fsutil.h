@@ -1,0 +1,35 @@
+/* fsutil.h — small filesystem operations done carefully.
+ *
+ * Directory creation with safe permissions and atomic, durable file
+ * replacement (the pattern every checkpoint and state file uses: write a
+ * temporary file, fsync it, rename it over the old one, fsync the directory,
+ * so that after a power loss the file is either the old or the new version).
+ */
+#ifndef TW_FSUTIL_H
+#define TW_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "err.h"
+
+/* Creates path and its missing parents with mode (parents get mode too).
+ * An existing directory is fine; an existing non-directory is -ENOTDIR. */
+int tw_mkdir_p(const char *path, mode_t mode, tw_err *err);
+
+/* Makes sure dir exists, is a directory owned by us, and is not writable by
+ * group or others (tightening the mode of a directory we own when needed).
+ * The directory where the agent keeps positions and spooled data must not be
+ * writable by anyone else. */
+int tw_ensure_private_dir(const char *dir, tw_err *err);
+
+/* Replaces path with data atomically and durably (temp + fsync + rename +
+ * fsync of the directory). The file gets mode. */
+int tw_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                         tw_err *err);
+
+/* Reads a whole file of at most max_len bytes into out (appending). */
+int tw_read_file(const char *path, size_t max_len, tw_buf *out, tw_err *err);
+
+#endif
