@@ -2,11 +2,9 @@
 #include "agent.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -15,6 +13,7 @@
 #include "log.h"
 #include "mem.h"
 #include "notify.h"
+#include "units.h"
 
 typedef struct tw_agent {
     uv_loop_t loop;
@@ -40,9 +39,11 @@ static void apply_log_level(const tw_agent *agent)
 
 static void describe(const tw_agent_config *c, tw_buf *out)
 {
-    if (c->metrics.enabled)
-        tw_buf_printf(out, "metrics every %llums to namespace %s; ",
-                      (unsigned long long)c->metrics.interval_ms, c->metrics.namespace_);
+    if (c->metrics.enabled) {
+        char every[32];
+        tw_duration_format(c->metrics.interval_ms, every, sizeof every);
+        tw_buf_printf(out, "metrics every %s to namespace %s; ", every, c->metrics.namespace_);
+    }
     tw_buf_printf(out, "%zu log input%s, %zu plugin%s, %zu exec input%s, statsd %s", c->n_logs,
                   c->n_logs == 1 ? "" : "s", c->n_plugins, c->n_plugins == 1 ? "" : "s",
                   c->n_execs, c->n_execs == 1 ? "" : "s", c->statsd.enabled ? "on" : "off");
@@ -56,34 +57,18 @@ static int lock_state_dir(tw_agent *agent, tw_err *err)
     int rc = tw_ensure_private_dir(dir, err);
     if (rc != 0)
         return rc;
-    tw_buf path = TW_BUF_INIT;
-    tw_buf_printf(&path, "%s/agent.lock", dir);
-    int fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        rc = tw_err_set(err, -errno, "cannot open %s: %s", path.data, strerror(errno));
-        tw_buf_free(&path);
-        return rc;
+    long holder;
+    rc = tw_lock_dir(dir, "agent.lock", &agent->lock_fd, &holder, err);
+    if (rc == -EBUSY) {
+        char pid[40] = "";
+        if (holder > 0)
+            snprintf(pid, sizeof pid, " (pid %ld)", holder);
+        return tw_err_set(err, rc,
+                          "another trailwatch-agent%s is using the state directory %s; give "
+                          "each agent its own state_dir",
+                          pid, dir);
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        char pid[32] = "";
-        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
-        pid[n > 0 ? n : 0] = '\0';
-        pid[strcspn(pid, "\n")] = '\0';
-        rc = tw_err_set(err, -EBUSY,
-                        "another trailwatch-agent%s%s%s is using the state directory %s; "
-                        "give each agent its own state_dir",
-                        pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "", dir);
-        close(fd);
-        tw_buf_free(&path);
-        return rc;
-    }
-    char pid[32];
-    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
-        tw_warn("cannot write our pid to %s: %s", path.data, strerror(errno));
-    tw_buf_free(&path);
-    agent->lock_fd = fd;
-    return 0;
+    return rc;
 }
 
 static void close_walk_cb(uv_handle_t *handle, void *arg)

@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "conf_schema.h"
 #include "mem.h"
+#include "units.h"
 
 #define SECOND 1000ULL
 #define MINUTE (60 * SECOND)
@@ -49,22 +50,6 @@ static int check_url(const char *v, tw_err *err)
         if (n < 1 || n > 65535 || (port[digits] != '\0' && port[digits] != '/'))
             return tw_err_set(err, -EINVAL, "\"%.80s\" has a bad port (expected 1 to 65535)", v);
     }
-    return 0;
-}
-
-/* AWS region names: lower-case letters, digits and hyphens ("us-east-1",
- * "us-gov-west-1"); a local collector may use any such name. */
-static int check_region(const char *v, tw_err *err)
-{
-    size_t n = strlen(v);
-    bool ok = n >= 2 && n <= 32 && v[0] != '-' && v[n - 1] != '-';
-    for (size_t i = 0; ok && i < n; i++)
-        ok = islower((unsigned char)v[i]) || isdigit((unsigned char)v[i]) || v[i] == '-';
-    if (!ok)
-        return tw_err_set(err, -EINVAL,
-                          "\"%.80s\" is not a region name (lower-case letters, digits and "
-                          "hyphens, like us-east-1)",
-                          v);
     return 0;
 }
 
@@ -153,32 +138,23 @@ static int check_log_stream(const char *v, tw_err *err)
 /* host:port, [v6]:port or :port; port 1-65535. */
 static int check_listen(const char *v, tw_err *err)
 {
-    const char *colon = strrchr(v, ':');
-    const char *bracket = v[0] == '[' ? strchr(v, ']') : NULL;
-    if (colon == NULL || (bracket != NULL && colon < bracket))
-        return tw_err_set(err, -EINVAL,
-                          "\"%.80s\" needs a port (expected host:port, like 127.0.0.1:8125)", v);
-    /* "::1:8125" would be read as host "::1", port 8125, but is ambiguous. */
-    if (v[0] == '[' ? bracket == NULL || colon != bracket + 1
-                    : memchr(v, ':', (size_t)(colon - v)) != NULL)
-        return tw_err_set(err, -EINVAL, "\"%.80s\": an IPv6 address goes in brackets, like "
-                                        "[::1]:8125",
-                          v);
-    const char *port = colon + 1;
-    size_t digits = strspn(port, "0123456789");
-    long n = digits > 0 && digits <= 5 && port[digits] == '\0' ? strtol(port, NULL, 10) : -1;
-    if (n < 1 || n > 65535)
-        return tw_err_set(err, -EINVAL, "\"%.80s\" has a bad port (expected 1 to 65535)", v);
-    return 0;
+    return tw_conf_check_listen(v, 1, 8125, err);
 }
 
-/* glibc's regcomp makes a copy of a bounded repetition's atom per count (and
- * two for "+"), and its memory grows faster than the copies: "a{1,32767}"
- * takes 8 GB, 22 stacked "+" take 3 GB, nested bounds
- * ("((a{1,255}){1,255}){1,255}") exhaust the machine. A pattern that starts a
- * log event needs few copies, so they are counted first (an atom once per
- * repetition around it) and a pattern needing too many is refused. */
+/* glibc's regcomp can take the machine down on a short pattern. It makes a
+ * copy of a repeated piece per count (two for "+") and its memory grows
+ * faster than the copies: "a{1,32767}" takes 8 GB, nested bounds
+ * ("((a{1,255}){1,255}){1,255}") more. And its time grows exponentially with
+ * repetitions applied to repetitions: "^a**++++" or "^(((((a*)+)+)+)+)+"
+ * never finish. A pattern that starts a log event needs neither, so both are
+ * measured before regcomp and a pattern beyond these limits is refused. */
 #define REGEX_MAX_COPIES 1000
+#define REGEX_MAX_NESTING 3
+
+typedef struct regex_cost {
+    uint64_t copies; /* clamped to REGEX_MAX_COPIES + 1 */
+    int nesting;     /* most repetitions applied around one atom */
+} regex_cost;
 
 static uint64_t clamp_copies(uint64_t n)
 {
@@ -227,28 +203,32 @@ static uint64_t parse_bound(const char **p)
     return high > 0 ? high : 1;
 }
 
-/* Copies regcomp makes of the pattern from *p to the ")" closing the group
- * (or the end), clamped to REGEX_MAX_COPIES + 1; *p is left after it. It errs
- * on the side of counting: whatever glibc might take as a literal counts. */
-static uint64_t regex_copies(const char **p, int depth)
+/* The cost of the pattern from *p to the ")" closing the group (or the end);
+ * *p is left after it. It errs on the side of counting: whatever glibc might
+ * take as a literal counts as one. */
+static regex_cost measure_regex(const char **p, int depth)
 {
-    uint64_t total = 0, last = 0;
+    regex_cost total = {0, 0};
+    uint64_t last = 0; /* copies of the piece a repetition would apply to */
+    int nesting = 0;   /* repetitions already around that piece */
     while (**p != '\0') {
         char c = *(*p)++;
         if (c == ')' && depth > 0)
             break; /* an unmatched ")" is a literal for glibc */
-        if ((c == '{' || c == '+') && last > 0) {
-            /* A bound multiplies the piece before it; so does "+", which
-             * glibc writes as two copies ("a+" is "aa*"): "a++++" doubles
-             * four times. */
-            total -= last;
-            last = clamp_copies(last * (c == '{' ? parse_bound(p) : 2));
+        if (last > 0 && (c == '*' || c == '+' || c == '?' || c == '{')) {
+            total.copies -= last;
+            if (c == '{')
+                last = clamp_copies(last * parse_bound(p));
+            else if (c == '+')
+                last = clamp_copies(last * 2); /* glibc writes "a+" as "aa*" */
+            nesting++;
         } else if (c == '(') {
-            last = regex_copies(p, depth + 1);
-        } else if (c == '*' || c == '?' || c == '+') {
-            continue; /* the same piece, repeated without copies */
+            regex_cost inner = measure_regex(p, depth + 1);
+            last = inner.copies > 0 ? inner.copies : 1;
+            nesting = inner.nesting;
         } else if (c == '|') {
             last = 0;
+            nesting = 0;
             continue;
         } else {
             if (c == '\\' && **p != '\0')
@@ -256,8 +236,11 @@ static uint64_t regex_copies(const char **p, int depth)
             else if (c == '[')
                 skip_bracket(p);
             last = 1;
+            nesting = 0;
         }
-        total = clamp_copies(total + last);
+        total.copies = clamp_copies(total.copies + last);
+        if (nesting > total.nesting)
+            total.nesting = nesting;
     }
     return total;
 }
@@ -265,11 +248,17 @@ static uint64_t regex_copies(const char **p, int depth)
 static int check_regex(const char *v, tw_err *err)
 {
     const char *p = v;
-    if (regex_copies(&p, 0) > REGEX_MAX_COPIES)
+    regex_cost cost = measure_regex(&p, 0);
+    if (cost.copies > REGEX_MAX_COPIES)
         return tw_err_set(err, -EINVAL,
                           "\"%.80s\" repeats too much: its {m,n} bounds and + signs, "
                           "multiplied where nested, make over %d copies of its parts",
                           v, REGEX_MAX_COPIES);
+    if (cost.nesting > REGEX_MAX_NESTING)
+        return tw_err_set(err, -EINVAL,
+                          "\"%.80s\" applies %d repetitions (*, +, ?, {m,n}) one around "
+                          "another; at most %d are supported",
+                          v, cost.nesting, REGEX_MAX_NESTING);
     regex_t re;
     int rc = regcomp(&re, v, REG_EXTENDED | REG_NOSUB);
     if (rc != 0) {
@@ -321,7 +310,7 @@ static const tw_conf_key agent_keys[] = {
 
 static const tw_conf_key endpoint_keys[] = {
     KEY("url", TW_CONF_STRING, tw_endpoint_config, url, .check = check_url),
-    KEY("region", TW_CONF_STRING, tw_endpoint_config, region, .check = check_region),
+    KEY("region", TW_CONF_STRING, tw_endpoint_config, region, .check = tw_conf_check_region),
     KEY("access_key_id", TW_CONF_STRING, tw_endpoint_config, access_key_id,
         .check = check_identifier),
     KEY("secret_access_key", TW_CONF_STRING, tw_endpoint_config, secret_access_key,
@@ -393,10 +382,7 @@ static const int retention_values[] = {1,   3,   5,   7,    14,   30,   60,   90
 typedef enum { KIND_AGENT, KIND_ENDPOINT, KIND_METRICS, KIND_STATSD, KIND_LOGS, KIND_PLUGIN,
                KIND_EXEC } section_kind;
 
-static const struct {
-    const char *word;
-    bool named;
-} kinds[] = {
+static const tw_conf_section_kind kinds[] = {
     [KIND_AGENT] = {"agent", false},   [KIND_ENDPOINT] = {"endpoint", false},
     [KIND_METRICS] = {"metrics", false}, [KIND_STATSD] = {"statsd", false},
     [KIND_LOGS] = {"logs", true},      [KIND_PLUGIN] = {"plugin", true},
@@ -429,52 +415,6 @@ static void set_defaults(tw_agent_config *c)
         .cpu = true, .mem = true, .net = true, .disk = true, .diskio = false,
     };
     c->statsd = (tw_statsd_config){.listen = "127.0.0.1:8125"};
-}
-
-/* Splits "logs nginx" into kind and name; records errors. Returns the kind or -1. */
-static int classify(tw_conf *conf, const tw_conf_section *s, const char **name)
-{
-    size_t word_len = strcspn(s->name, " ");
-    *name = s->name[word_len] == ' ' ? s->name + word_len + 1 : NULL;
-    for (size_t k = 0; k < COUNT(kinds); k++) {
-        if (strlen(kinds[k].word) != word_len || strncmp(s->name, kinds[k].word, word_len) != 0)
-            continue;
-        if (kinds[k].named && *name == NULL) {
-            tw_conf_error(conf, s->file, s->line, "[%s] needs a name: write [%s NAME]", s->name,
-                          kinds[k].word);
-            return -1;
-        }
-        if (!kinds[k].named && *name != NULL) {
-            tw_conf_error(conf, s->file, s->line, "[%s]: [%s] takes no name", s->name,
-                          kinds[k].word);
-            return -1;
-        }
-        tw_err err;
-        if (*name != NULL && (strchr(*name, ' ') || strlen(*name) > 64 ||
-                              check_identifier(*name, &err) != 0)) {
-            tw_conf_error(conf, s->file, s->line,
-                          "[%s]: the name \"%s\" must be one word of at most 64 letters, "
-                          "digits, '.', '_' or '-'",
-                          s->name, *name);
-            return -1;
-        }
-        return (int)k;
-    }
-    char word[64];
-    snprintf(word, sizeof word, "%.*s", (int)(word_len < 63 ? word_len : 63), s->name);
-    const char *words[COUNT(kinds)];
-    for (size_t k = 0; k < COUNT(kinds); k++)
-        words[k] = kinds[k].word;
-    const char *hint = tw_conf_closest(word, words, COUNT(kinds));
-    if (hint != NULL)
-        tw_conf_error(conf, s->file, s->line, "unknown section [%s] (did you mean [%s%s]?)",
-                      s->name, hint, *name ? " NAME" : "");
-    else
-        tw_conf_error(conf, s->file, s->line,
-                      "unknown section [%s] (expected agent, endpoint, metrics, statsd, "
-                      "logs NAME, plugin NAME or exec NAME)",
-                      s->name);
-    return -1;
 }
 
 static void check_logs(tw_agent_config *c, const tw_conf_section *s, tw_logs_config *l)
@@ -575,10 +515,14 @@ static void add_exec(tw_agent_config *c, const tw_conf_section *s, const char *n
         return;
     if (x->timeout_ms >= x->interval_ms) {
         const tw_conf_entry *e = tw_conf_find(s, "timeout");
+        char timeout[32], interval[32];
+        tw_duration_format(x->timeout_ms, timeout, sizeof timeout);
+        tw_duration_format(x->interval_ms, interval, sizeof interval);
         tw_conf_error(&c->conf, e ? e->file : s->file, e ? e->line : s->line,
-                      "[%s] timeout must be shorter than interval, or runs would pile up "
-                      "(set a shorter timeout or a longer interval)",
-                      s->name);
+                      "[%s] timeout (%s%s) must be shorter than interval (%s%s), or runs "
+                      "would pile up",
+                      s->name, timeout, e ? "" : ", the default", interval,
+                      tw_conf_find(s, "interval") ? "" : ", from [metrics]");
     }
 }
 
@@ -616,7 +560,8 @@ static void interpret(tw_agent_config *c)
     int *kind_of = tw_calloc(conf->n_sections, sizeof *kind_of);
     const char **names = tw_calloc(conf->n_sections, sizeof *names);
     for (size_t i = 0; i < conf->n_sections; i++)
-        kind_of[i] = classify(conf, &conf->sections[i], &names[i]);
+        kind_of[i] = tw_conf_classify_section(conf, &conf->sections[i], kinds, COUNT(kinds),
+                                              &names[i]);
     for (size_t i = 0; i < conf->n_sections; i++) {
         const tw_conf_section *s = &conf->sections[i];
         switch (kind_of[i]) {
@@ -650,6 +595,7 @@ static void interpret(tw_agent_config *c)
     }
     free(kind_of);
     free(names);
+    tw_conf_sort_errors(conf);
 }
 
 static void reset(tw_agent_config *c)

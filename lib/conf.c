@@ -70,6 +70,7 @@ void tw_conf_free(tw_conf *conf)
     for (size_t i = 0; i < conf->n_errors; i++)
         free(conf->errors[i]);
     free(conf->errors);
+    free(conf->error_positions);
     memset(conf, 0, sizeof *conf);
 }
 
@@ -84,8 +85,37 @@ void tw_conf_error(tw_conf *conf, const char *file, int line, const char *fmt, .
     va_start(ap, fmt);
     tw_buf_vprintf(&b, fmt, ap);
     va_end(ap);
+    size_t cap = conf->cap_errors;
     GROW(conf->errors, conf->n_errors, conf->cap_errors);
+    if (cap != conf->cap_errors)
+        conf->error_positions = tw_realloc(conf->error_positions,
+                                           conf->cap_errors * sizeof *conf->error_positions);
+    long file_index = -1;
+    for (size_t i = 0; i < conf->n_files; i++)
+        if (conf->files[i] == file || strcmp(conf->files[i], file) == 0)
+            file_index = (long)i;
+    conf->error_positions[conf->n_errors].file = file_index;
+    conf->error_positions[conf->n_errors].line = line;
     conf->errors[conf->n_errors++] = tw_buf_steal(&b);
+}
+
+void tw_conf_sort_errors(tw_conf *conf)
+{
+    /* Insertion sort: stable, and error lists are short. */
+    for (size_t i = 1; i < conf->n_errors; i++) {
+        char *text = conf->errors[i];
+        struct tw_conf_error_position pos = conf->error_positions[i];
+        size_t j = i;
+        while (j > 0 && (conf->error_positions[j - 1].file > pos.file ||
+                         (conf->error_positions[j - 1].file == pos.file &&
+                          conf->error_positions[j - 1].line > pos.line))) {
+            conf->errors[j] = conf->errors[j - 1];
+            conf->error_positions[j] = conf->error_positions[j - 1];
+            j--;
+        }
+        conf->errors[j] = text;
+        conf->error_positions[j] = pos;
+    }
 }
 
 const tw_conf_section *tw_conf_find_section(const tw_conf *conf, const char *name)
@@ -143,9 +173,10 @@ static int substitute_env(tw_buf *out, const char *value, tw_err *err)
         size_t name_len = (size_t)(end - name);
         if (name_len == 0 || !is_var_start(*name) || (end != close && strncmp(end, ":-", 2) != 0))
             return tw_err_set(err, -EINVAL,
-                              "bad variable reference \"${%.*s}\" (expected ${NAME} or "
-                              "${NAME:-default}, NAME made of letters, digits and _)",
-                              (int)(close - name > 40 ? 40 : close - name), name);
+                              "bad variable reference at character %zu of the value "
+                              "(expected ${NAME} or ${NAME:-default}, NAME made of letters, "
+                              "digits and _)",
+                              (size_t)(p - value) + 1);
         char var[256];
         if (name_len >= sizeof var)
             return tw_err_set(err, -EINVAL, "environment variable name too long");
@@ -361,7 +392,8 @@ static void set_entry(file_parse *p, const char *key, const char *value)
     tw_conf_section *s = &conf->sections[p->section];
     tw_buf expanded = TW_BUF_INIT;
     tw_err err;
-    if (substitute_env(&expanded, value, &err) != 0)
+    bool invalid = substitute_env(&expanded, value, &err) != 0;
+    if (invalid)
         tw_conf_error(conf, p->file, p->lineno, "[%s] %s: %s", s->name, key, err.msg);
     for (size_t i = 0; i < s->n_entries; i++) {
         tw_conf_entry *e = &s->entries[i];
@@ -380,17 +412,36 @@ static void set_entry(file_parse *p, const char *key, const char *value)
         e->file = p->file;
         e->line = p->lineno;
         e->continuation_line = 0;
+        e->continuation_key[0] = '\0';
+        e->invalid = invalid;
         p->entry = (long)i;
         return;
     }
     GROW(s->entries, s->n_entries, s->cap_entries);
     tw_conf_entry *e = &s->entries[s->n_entries];
+    memset(e, 0, sizeof *e);
     e->key = tw_strdup(key);
     e->value = tw_buf_steal(&expanded);
     e->file = p->file;
     e->line = p->lineno;
-    e->continuation_line = 0;
+    e->invalid = invalid;
     p->entry = (long)s->n_entries++;
+}
+
+/* "name = ..." or "name: ..." at the start of a continuation line: a key
+ * that was probably indented by mistake. Copies name into out. */
+static void note_key_like(const char *text, char out[64])
+{
+    size_t n = 0;
+    while (n < 63 && (isalnum((unsigned char)text[n]) || text[n] == '_'))
+        n++;
+    size_t after = n;
+    while (text[after] == ' ' || text[after] == '\t')
+        after++;
+    if (n == 0 || !isalpha((unsigned char)text[0]) || (text[after] != '=' && text[after] != ':'))
+        return;
+    memcpy(out, text, n);
+    out[n] = '\0';
 }
 
 static void continue_entry(file_parse *p, const char *value)
@@ -404,12 +455,16 @@ static void continue_entry(file_parse *p, const char *value)
     if (joined.len > 0)
         tw_buf_putc(&joined, ' ');
     tw_err err;
-    if (substitute_env(&joined, value, &err) != 0)
+    if (substitute_env(&joined, value, &err) != 0) {
         tw_conf_error(p->conf, p->file, p->lineno, "[%s] %s: %s", s->name, e->key, err.msg);
+        e->invalid = true;
+    }
     free(e->value);
     e->value = tw_buf_steal(&joined);
     if (e->continuation_line == 0)
         e->continuation_line = p->lineno;
+    if (e->continuation_key[0] == '\0')
+        note_key_like(value, e->continuation_key);
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value)

@@ -36,6 +36,11 @@ typedef struct tw_conf_entry {
     const char *file;      /* borrowed from tw_conf.files */
     int line;              /* the key's line */
     int continuation_line; /* first indented continuation line, or 0 */
+    /* When a continuation line reads like "name = ..." (usually a key indented
+     * by mistake), that name; config models report it when it is one of the
+     * section's keys. Empty otherwise. */
+    char continuation_key[64];
+    bool invalid; /* its value could not be built (an ${ENV} error, reported) */
 } tw_conf_entry;
 
 typedef struct tw_conf_section {
@@ -51,8 +56,12 @@ typedef struct tw_conf {
     size_t n_sections, cap_sections;
     char **files; /* every file read, in order */
     size_t n_files, cap_files;
-    char **errors; /* "file:line: sentence", in the order found */
+    char **errors; /* "file:line: sentence", in the order found (see tw_conf_sort_errors) */
     size_t n_errors, cap_errors;
+    struct tw_conf_error_position {
+        long file; /* index in files, -1 for paths that are not config files */
+        int line;
+    } *error_positions; /* parallel to errors */
 } tw_conf;
 
 void tw_conf_init(tw_conf *conf);
@@ -71,6 +80,10 @@ int tw_conf_load_string(tw_conf *conf, const char *name, const char *text);
 /* Records "file:line: sentence". line 0 leaves out the line. */
 void tw_conf_error(tw_conf *conf, const char *file, int line, const char *fmt, ...)
     TW_PRINTF(4, 5);
+
+/* Orders the errors by file (in reading order) and line, keeping the order
+ * of errors on the same line, so a person reads them top to bottom. */
+void tw_conf_sort_errors(tw_conf *conf);
 
 const tw_conf_section *tw_conf_find_section(const tw_conf *conf, const char *name);
 const tw_conf_entry *tw_conf_find(const tw_conf_section *section, const char *key);

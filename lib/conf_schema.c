@@ -1,6 +1,7 @@
 /* conf_schema.c — applying tables of typed keys to config sections. */
 #include "conf_schema.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -203,6 +204,19 @@ int tw_conf_apply(tw_conf *conf, const tw_conf_section *section, const tw_conf_k
                 report_unknown(conf, section, e, keys, n_keys);
             continue;
         }
+        if (e->invalid)
+            continue; /* its ${ENV} error is already reported */
+        if (e->continuation_key[0] != '\0' && (key->flags & TW_CONF_MULTILINE) &&
+            find_key(keys, n_keys, e->continuation_key) != NULL) {
+            /* "  path = a.log" then "  format = nginx": inih reads the second
+             * line as more of the path, and format silently stays unset. */
+            tw_conf_error(conf, e->file, e->continuation_line,
+                          "[%s] %s: this indented line (\"%s = ...\") continues the value of "
+                          "\"%s\" from line %d; remove the indentation of the keys in this "
+                          "section",
+                          section->name, key->name, e->continuation_key, key->name, e->line);
+            continue;
+        }
         if (e->continuation_line != 0 && !(key->flags & TW_CONF_MULTILINE)) {
             tw_conf_error(conf, e->file, e->continuation_line,
                           "[%s] %s: this indented line continues the value of \"%s\" "
@@ -214,8 +228,9 @@ int tw_conf_apply(tw_conf *conf, const tw_conf_section *section, const tw_conf_k
         tw_err err;
         if (convert(key, e->value, (char *)model + key->offset, &err) != 0) {
             if (key->flags & TW_CONF_SECRET)
-                tw_conf_error(conf, e->file, e->line, "[%s] %s: the value is not valid",
-                              section->name, key->name);
+                tw_conf_error(conf, e->file, e->line, "[%s] %s: %s", section->name, key->name,
+                              e->value[0] == '\0' ? "is empty"
+                                                  : "is not valid (value not shown: secret)");
             else
                 tw_conf_error(conf, e->file, e->line, "[%s] %s: %s", section->name, key->name,
                               err.msg);
@@ -227,4 +242,117 @@ int tw_conf_apply(tw_conf *conf, const tw_conf_section *section, const tw_conf_k
                           section->name, keys[i].name);
     }
     return (int)(conf->n_errors - before);
+}
+
+/* ---- rules shared by the config models ---------------------------------- */
+
+static bool valid_section_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)name[i]) && !strchr("._-", name[i]))
+            return false;
+    return true;
+}
+
+static void report_unknown_kind(tw_conf *conf, const tw_conf_section *s, size_t word_len,
+                                bool has_name, const tw_conf_section_kind *kinds, size_t n_kinds)
+{
+    char word[64];
+    snprintf(word, sizeof word, "%.*s", (int)(word_len < 63 ? word_len : 63), s->name);
+    const char *words[32];
+    size_t n = n_kinds < 32 ? n_kinds : 32;
+    for (size_t k = 0; k < n; k++)
+        words[k] = kinds[k].word;
+    const char *hint = tw_conf_closest(word, words, n);
+    if (hint != NULL) {
+        /* Suggest the whole header: "[log nginx]" → "[logs nginx]". */
+        bool hint_named = false;
+        for (size_t k = 0; k < n; k++)
+            if (kinds[k].word == hint)
+                hint_named = kinds[k].named;
+        const char *name = has_name ? s->name + word_len + 1 : "NAME";
+        tw_conf_error(conf, s->file, s->line, "unknown section [%s] (did you mean [%s%s%s]?)",
+                      s->name, hint, hint_named ? " " : "", hint_named ? name : "");
+        return;
+    }
+    tw_buf list = TW_BUF_INIT;
+    for (size_t k = 0; k < n; k++)
+        tw_buf_printf(&list, "%s%s%s", k == 0 ? "" : k + 1 == n ? " or " : ", ", kinds[k].word,
+                      kinds[k].named ? " NAME" : "");
+    tw_conf_error(conf, s->file, s->line, "unknown section [%s] (expected %s)", s->name,
+                  tw_buf_cstr(&list));
+    tw_buf_free(&list);
+}
+
+int tw_conf_classify_section(tw_conf *conf, const tw_conf_section *section,
+                             const tw_conf_section_kind *kinds, size_t n_kinds,
+                             const char **name)
+{
+    const tw_conf_section *s = section;
+    size_t word_len = strcspn(s->name, " ");
+    *name = s->name[word_len] == ' ' ? s->name + word_len + 1 : NULL;
+    for (size_t k = 0; k < n_kinds; k++) {
+        if (strlen(kinds[k].word) != word_len || strncmp(s->name, kinds[k].word, word_len) != 0)
+            continue;
+        if (kinds[k].named && *name == NULL) {
+            tw_conf_error(conf, s->file, s->line, "[%s] needs a name: write [%s NAME]", s->name,
+                          kinds[k].word);
+            return -1;
+        }
+        if (!kinds[k].named && *name != NULL) {
+            tw_conf_error(conf, s->file, s->line, "[%s]: [%s] takes no name", s->name,
+                          kinds[k].word);
+            return -1;
+        }
+        if (*name != NULL && !valid_section_name(*name)) {
+            tw_conf_error(conf, s->file, s->line,
+                          "[%s]: the name \"%s\" must be one word of at most 64 letters, "
+                          "digits, '.', '_' or '-'",
+                          s->name, *name);
+            return -1;
+        }
+        return (int)k;
+    }
+    report_unknown_kind(conf, s, word_len, *name != NULL, kinds, n_kinds);
+    return -1;
+}
+
+int tw_conf_check_listen(const char *v, int min_port, int example_port, tw_err *err)
+{
+    const char *colon = strrchr(v, ':');
+    const char *bracket = v[0] == '[' ? strchr(v, ']') : NULL;
+    if (colon == NULL || (bracket != NULL && colon < bracket))
+        return tw_err_set(err, -EINVAL,
+                          "\"%.80s\" needs a port (expected host:port, like 127.0.0.1:%d)", v,
+                          example_port);
+    /* "::1:8125" would be read as host "::1", port 8125, but is ambiguous. */
+    if (v[0] == '[' ? bracket == NULL || colon != bracket + 1
+                    : memchr(v, ':', (size_t)(colon - v)) != NULL)
+        return tw_err_set(err, -EINVAL,
+                          "\"%.80s\": an IPv6 address goes in brackets, like [::1]:%d", v,
+                          example_port);
+    const char *port = colon + 1;
+    size_t digits = strspn(port, "0123456789");
+    long n = digits > 0 && digits <= 5 && port[digits] == '\0' ? strtol(port, NULL, 10) : -1;
+    if (n < min_port || n > 65535)
+        return tw_err_set(err, -EINVAL, "\"%.80s\" has a bad port (expected %d to 65535%s)", v,
+                          min_port, min_port == 0 ? "; 0 = any free port" : "");
+    return 0;
+}
+
+int tw_conf_check_region(const char *v, tw_err *err)
+{
+    size_t n = strlen(v);
+    bool ok = n >= 2 && n <= 32 && v[0] != '-' && v[n - 1] != '-';
+    for (size_t i = 0; ok && i < n; i++)
+        ok = islower((unsigned char)v[i]) || isdigit((unsigned char)v[i]) || v[i] == '-';
+    if (!ok)
+        return tw_err_set(err, -EINVAL,
+                          "\"%.80s\" is not a region name (lower-case letters, digits and "
+                          "hyphens, like us-east-1)",
+                          v);
+    return 0;
 }

@@ -61,4 +61,33 @@ int tw_conf_parse_bool(const char *value, bool *out);
 /* The candidate closest to word within an edit distance of 2, or NULL. */
 const char *tw_conf_closest(const char *word, const char *const *candidates, size_t n);
 
+/* ---- rules shared by the config models ---------------------------------- */
+
+/* A section kind: [agent] (named false) or [logs NAME] (named true). */
+typedef struct tw_conf_section_kind {
+    const char *word;
+    bool named;
+} tw_conf_section_kind;
+
+/* Works out which of kinds section is: "logs nginx" is the kind "logs" with
+ * *name "nginx" (NULL for unnamed kinds). A NAME is one word of at most 64
+ * letters, digits, '.', '_' or '-'. Records an error in conf and returns -1
+ * for an unknown kind (with a "did you mean" hint, or the list of kinds), a
+ * named kind without a name, an unnamed kind with one, or a bad name;
+ * otherwise returns the kind's index. */
+int tw_conf_classify_section(tw_conf *conf, const tw_conf_section *section,
+                             const tw_conf_section_kind *kinds, size_t n_kinds,
+                             const char **name);
+
+/* A listen address: host:port, [IPv6]:port, or :port (every address). The
+ * port goes from min_port (0 allows "any free port") to 65535; example_port
+ * appears in the messages ("like 127.0.0.1:8125"). Returns 0 or -EINVAL
+ * with err saying what is wrong. */
+int tw_conf_check_listen(const char *value, int min_port, int example_port, tw_err *err);
+
+/* An AWS region name: 2-32 lower-case letters, digits and hyphens, not
+ * starting or ending with a hyphen ("us-east-1"; a local collector may use
+ * any such name). Returns 0 or -EINVAL. */
+int tw_conf_check_region(const char *value, tw_err *err);
+
 #endif

@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "mem.h"
 
 int tw_mkdir_p(const char *path, mode_t mode, tw_err *err)
@@ -58,6 +60,40 @@ int tw_ensure_private_dir(const char *dir, tw_err *err)
                           strerror(errno));
     if (access(dir, W_OK | X_OK) != 0)
         return tw_err_set(err, -errno, "%s is not writable: %s", dir, strerror(errno));
+    return 0;
+}
+
+int tw_lock_dir(const char *dir, const char *lock_name, int *fd, long *holder, tw_err *err)
+{
+    if (holder != NULL)
+        *holder = 0;
+    tw_buf path = TW_BUF_INIT;
+    tw_buf_printf(&path, "%s/%s", dir, lock_name);
+    int lock_fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd < 0) {
+        int rc = tw_err_set(err, -errno, "cannot open %s: %s", path.data, strerror(errno));
+        tw_buf_free(&path);
+        return rc;
+    }
+    if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        char text[32] = "";
+        ssize_t n = pread(lock_fd, text, sizeof text - 1, 0);
+        text[n > 0 ? n : 0] = '\0';
+        long pid = strtol(text, NULL, 10);
+        if (holder != NULL)
+            *holder = pid > 0 ? pid : 0;
+        close(lock_fd);
+        tw_buf_free(&path);
+        if (pid > 0)
+            return tw_err_set(err, -EBUSY, "%s is in use by process %ld", dir, pid);
+        return tw_err_set(err, -EBUSY, "%s is in use by another process", dir);
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(lock_fd, 0) != 0 || pwrite(lock_fd, pid, (size_t)len, 0) != len)
+        tw_log(TW_LOG_WARN, "cannot write our pid to %s: %s", path.data, strerror(errno));
+    tw_buf_free(&path);
+    *fd = lock_fd;
     return 0;
 }
 

@@ -24,6 +24,16 @@ int tw_mkdir_p(const char *path, mode_t mode, tw_err *err);
  * writable by anyone else. */
 int tw_ensure_private_dir(const char *dir, tw_err *err);
 
+/* Claims dir for this process, so that two daemons never share one state or
+ * data directory: takes an exclusive flock(2) on dir/lock_name (created with
+ * mode 0600) and writes our pid into it. The lock lasts while *fd is open
+ * (close it, or exit, to release it). Returns 0 and sets *fd; -EBUSY when
+ * another process holds the lock (*holder gets its pid as written in the
+ * file, or 0 if unknown, and err says "DIR is in use by process N"; callers
+ * usually say it in their own words); another negative errno when the file
+ * cannot be opened. holder may be NULL. */
+int tw_lock_dir(const char *dir, const char *lock_name, int *fd, long *holder, tw_err *err);
+
 /* Replaces path with data atomically and durably (temp + fsync + rename +
  * fsync of the directory). The file gets mode. */
 int tw_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
