@@ -102,8 +102,9 @@ static void begin_stop(tw_agent *agent, const char *why)
     }
     agent->stopping = true;
     tw_notify_stopping();
-    tw_info("%s: stopping (at most %llums)", why,
-            (unsigned long long)agent->config.agent.stop_timeout_ms);
+    char deadline[32];
+    tw_duration_format(agent->config.agent.stop_timeout_ms, deadline, sizeof deadline);
+    tw_info("%s: stopping (at most %s)", why, deadline);
     uv_signal_stop(&agent->sighup);
     uv_timer_stop(&agent->watchdog);
     uv_timer_start(&agent->stop_deadline, on_stop_deadline, agent->config.agent.stop_timeout_ms,
