@@ -53,22 +53,8 @@ static void describe(const tw_agent_config *c, tw_buf *out)
  * the same positions and ship everything twice. */
 static int lock_state_dir(tw_agent *agent, tw_err *err)
 {
-    const char *dir = agent->config.agent.state_dir;
-    int rc = tw_ensure_private_dir(dir, err);
-    if (rc != 0)
-        return rc;
-    long holder;
-    rc = tw_lock_dir(dir, "agent.lock", &agent->lock_fd, &holder, err);
-    if (rc == -EBUSY) {
-        char pid[40] = "";
-        if (holder > 0)
-            snprintf(pid, sizeof pid, " (pid %ld)", holder);
-        return tw_err_set(err, rc,
-                          "another trailwatch-agent%s is using the state directory %s; give "
-                          "each agent its own state_dir",
-                          pid, dir);
-    }
-    return rc;
+    return tw_claim_daemon_dir(agent->config.agent.state_dir, "agent", "state directory",
+                               "state_dir", &agent->lock_fd, err);
 }
 
 static void close_walk_cb(uv_handle_t *handle, void *arg)

@@ -607,10 +607,7 @@ static void reset(tw_agent_config *c)
 int tw_agent_config_load(tw_agent_config *config, const char *path)
 {
     reset(config);
-    tw_buf dropins = TW_BUF_INIT;
-    tw_buf_printf(&dropins, "%s.d", path);
-    tw_conf_load(&config->conf, path, dropins.data);
-    tw_buf_free(&dropins);
+    tw_conf_load_with_dropins(&config->conf, path);
     interpret(config);
     return config->conf.n_errors == 0 ? 0 : -EINVAL;
 }

@@ -59,22 +59,16 @@ int main(int argc, char **argv)
         usage(stderr);
         return TW_EXIT_USAGE;
     }
-    tw_log_level level = TW_LOG_INFO;
-    if (log_level != NULL && tw_log_level_parse(log_level, &level) != 0) {
-        fprintf(stderr, "trailwatch-agent: --log-level: \"%s\" is not one of error, warn, "
-                        "notice, info, debug\n", log_level);
+    tw_log_level level;
+    if (tw_log_level_option("trailwatch-agent", log_level, &level) != 0)
         return TW_EXIT_USAGE;
-    }
     tw_log_init("trailwatch-agent", level);
     if (check_only)
         return tw_agent_check_config(config_path, stdout, stderr);
 
     tw_agent_config config;
     if (tw_agent_config_load(&config, config_path) != 0) {
-        for (size_t i = 0; i < config.conf.n_errors; i++)
-            tw_error("%s", config.conf.errors[i]);
-        tw_error("not starting: %zu configuration error%s", config.conf.n_errors,
-                 config.conf.n_errors == 1 ? "" : "s");
+        tw_conf_log_startup_errors(&config.conf);
         tw_agent_config_free(&config);
         return TW_EXIT_CONFIG;
     }

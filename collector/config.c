@@ -345,10 +345,7 @@ int tw_collector_config_load(tw_collector_config *config, const char *path,
                              const char *listen_override, const char *data_dir_override)
 {
     reset(config);
-    tw_buf dropins = TW_BUF_INIT;
-    tw_buf_printf(&dropins, "%s.d", path);
-    tw_conf_load(&config->conf, path, dropins.data);
-    tw_buf_free(&dropins);
+    tw_conf_load_with_dropins(&config->conf, path);
     interpret(config);
     apply_overrides(config, listen_override, data_dir_override);
     return config->conf.n_errors == 0 ? 0 : -EINVAL;

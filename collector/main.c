@@ -130,22 +130,8 @@ static int check_config(const options *o)
  * processes, each believing it owns the batch ids and retention sweeps. */
 static int claim_data_dir(app *a, tw_err *err)
 {
-    const char *dir = a->config->data_dir;
-    int rc = tw_ensure_private_dir(dir, err);
-    if (rc != 0)
-        return rc;
-    long holder;
-    rc = tw_lock_dir(dir, "collector.lock", &a->lock_fd, &holder, err);
-    if (rc == -EBUSY) {
-        char pid[40] = "";
-        if (holder > 0)
-            snprintf(pid, sizeof pid, " (pid %ld)", holder);
-        return tw_err_set(err, rc,
-                          "another trailwatch-collector%s is using the data directory %s; "
-                          "give each collector its own data_dir",
-                          pid, dir);
-    }
-    return rc;
+    return tw_claim_daemon_dir(a->config->data_dir, "collector", "data directory", "data_dir",
+                               &a->lock_fd, err);
 }
 
 /* Every service's tables, the event history's and the batch ids'. */
@@ -436,12 +422,9 @@ int main(int argc, char **argv)
     int rc = parse_options(argc, argv, &opts);
     if (rc != EXIT_OK)
         return rc;
-    tw_log_level level = TW_LOG_INFO;
-    if (opts.log_level != NULL && tw_log_level_parse(opts.log_level, &level) != 0) {
-        fprintf(stderr, "trailwatch-collector: --log-level: \"%s\" is not one of error, warn, "
-                        "notice, info, debug\n", opts.log_level);
+    tw_log_level level;
+    if (tw_log_level_option("trailwatch-collector", opts.log_level, &level) != 0)
         return EXIT_USAGE;
-    }
     tw_log_init("trailwatch-collector", level);
     if (opts.check_only)
         return check_config(&opts);
@@ -452,10 +435,7 @@ int main(int argc, char **argv)
     a->config = tw_calloc(1, sizeof *a->config);
     int status;
     if (tw_collector_config_load(a->config, opts.config_path, opts.listen, opts.data_dir) != 0) {
-        for (size_t i = 0; i < a->config->conf.n_errors; i++)
-            tw_error("%s", a->config->conf.errors[i]);
-        tw_error("not starting: %zu configuration error%s", a->config->conf.n_errors,
-                 a->config->conf.n_errors == 1 ? "" : "s");
+        tw_conf_log_startup_errors(&a->config->conf);
         status = EXIT_CONFIG;
     } else {
         status = serve(a);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "log.h"
 #include "mem.h"
 
 typedef struct file_parse {
@@ -586,4 +587,21 @@ int tw_conf_load_string(tw_conf *conf, const char *name, const char *text)
     parse_stream(conf, file, fp);
     fclose(fp);
     return conf->n_errors == 0 ? 0 : -EINVAL;
+}
+
+int tw_conf_load_with_dropins(tw_conf *conf, const char *path)
+{
+    tw_buf dropins = TW_BUF_INIT;
+    tw_buf_printf(&dropins, "%s.d", path);
+    int rc = tw_conf_load(conf, path, dropins.data);
+    tw_buf_free(&dropins);
+    return rc;
+}
+
+void tw_conf_log_startup_errors(const tw_conf *conf)
+{
+    for (size_t i = 0; i < conf->n_errors; i++)
+        tw_error("%s", conf->errors[i]);
+    tw_error("not starting: %zu configuration error%s", conf->n_errors,
+             conf->n_errors == 1 ? "" : "s");
 }

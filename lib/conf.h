@@ -74,6 +74,14 @@ void tw_conf_free(tw_conf *conf);
  * in conf->errors). */
 int tw_conf_load(tw_conf *conf, const char *path, const char *dropin_dir);
 
+/* tw_conf_load() of path with its drop-in directory, path + ".d": how both
+ * daemons read their configuration file. */
+int tw_conf_load_with_dropins(tw_conf *conf, const char *path);
+
+/* Logs every recorded error, then "not starting: N configuration error(s)":
+ * what a daemon says before it exits on a bad configuration. */
+void tw_conf_log_startup_errors(const tw_conf *conf);
+
 /* Parses text as if it were a file called name (tests, fuzzing). */
 int tw_conf_load_string(tw_conf *conf, const char *name, const char *text);
 

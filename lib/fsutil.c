@@ -97,6 +97,27 @@ int tw_lock_dir(const char *dir, const char *lock_name, int *fd, long *holder, t
     return 0;
 }
 
+int tw_claim_daemon_dir(const char *dir, const char *program, const char *dir_kind,
+                        const char *option, int *fd, tw_err *err)
+{
+    int rc = tw_ensure_private_dir(dir, err);
+    if (rc != 0)
+        return rc;
+    char lock_name[64];
+    snprintf(lock_name, sizeof lock_name, "%s.lock", program);
+    long holder;
+    rc = tw_lock_dir(dir, lock_name, fd, &holder, err);
+    if (rc == -EBUSY) {
+        char pid[40] = "";
+        if (holder > 0)
+            snprintf(pid, sizeof pid, " (pid %ld)", holder);
+        return tw_err_set(err, rc,
+                          "another trailwatch-%s%s is using the %s %s; give each %s its own %s",
+                          program, pid, dir_kind, dir, program, option);
+    }
+    return rc;
+}
+
 static int write_all(int fd, const void *data, size_t len)
 {
     const char *p = data;

@@ -34,6 +34,14 @@ int tw_ensure_private_dir(const char *dir, tw_err *err);
  * cannot be opened. holder may be NULL. */
 int tw_lock_dir(const char *dir, const char *lock_name, int *fd, long *holder, tw_err *err);
 
+/* What a daemon does at startup with its own directory: tw_ensure_private_dir
+ * then tw_lock_dir on dir/<program>.lock. When another process holds the
+ * lock, err says so in the user's words: "another trailwatch-<program> (pid
+ * N) is using the <dir_kind> DIR; give each <program> its own <option>".
+ * Returns 0 and sets *fd (see tw_lock_dir), or a negative errno. */
+int tw_claim_daemon_dir(const char *dir, const char *program, const char *dir_kind,
+                        const char *option, int *fd, tw_err *err);
+
 /* Replaces path with data atomically and durably (temp + fsync + rename +
  * fsync of the directory). The file gets mode. */
 int tw_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,

@@ -68,6 +68,18 @@ int tw_log_level_parse(const char *name, tw_log_level *out)
     return -EINVAL;
 }
 
+int tw_log_level_option(const char *program, const char *text, tw_log_level *out)
+{
+    *out = TW_LOG_INFO;
+    if (text != NULL && tw_log_level_parse(text, out) != 0) {
+        fprintf(stderr,
+                "%s: --log-level: \"%s\" is not one of error, warn, notice, info, debug\n",
+                program, text);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 const char *tw_log_level_name(tw_log_level level)
 {
     for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++)

@@ -30,6 +30,10 @@ void tw_log_set_level(tw_log_level level);
 tw_log_level tw_log_get_level(void);
 /* Parses "error", "warn", "notice", "info", "debug". Returns 0 or -EINVAL. */
 int tw_log_level_parse(const char *name, tw_log_level *out);
+/* The --log-level command-line option: text NULL (not given) means
+ * TW_LOG_INFO. A bad value is a usage error, printed to stderr as
+ * "PROGRAM: --log-level: ..."; returns 0 or -EINVAL. */
+int tw_log_level_option(const char *program, const char *text, tw_log_level *out);
 const char *tw_log_level_name(tw_log_level level);
 
 void tw_log(tw_log_level level, const char *fmt, ...) TW_PRINTF(2, 3);

@@ -104,16 +104,28 @@ static json_t *rejected_info(const tw_logs_batch_window *w)
     return info;
 }
 
+/* The group and the stream the call names; fails the call when either is
+ * missing. */
+static int find_group_and_stream(tw_db *db, tw_call *call, tw_logs_group *group,
+                                 int64_t *stream_id)
+{
+    tw_logs_request *r = call->state;
+    int err = tw_logs_find_group(db, call, group);
+    if (err < 0)
+        return err;
+    if ((err = tw_logs_db_stream_find(db, group->id, r->stream, stream_id)) < 0)
+        return tw_logs_fail_store(call, err, TW_LOGS_STREAM_NOT_FOUND);
+    return 0;
+}
+
 static int put_events_job(tw_db *db, tw_call *call)
 {
     tw_logs_request *r = call->state;
     tw_logs_group group;
     int64_t stream_id;
-    int err = tw_logs_find_group(db, call, &group);
+    int err = find_group_and_stream(db, call, &group, &stream_id);
     if (err < 0)
         return err;
-    if ((err = tw_logs_db_stream_find(db, group.id, r->stream, &stream_id)) < 0)
-        return tw_logs_fail_store(call, err, TW_LOGS_STREAM_NOT_FOUND);
     tw_logs_batch_window w;
     tw_err msg;
     if (tw_logs_batch_window_compute(r->events, r->n_events, call->now_ms, group.retention_days, &w,
@@ -159,11 +171,9 @@ static int get_events_job(tw_db *db, tw_call *call)
     tw_logs_request *r = call->state;
     tw_logs_group group;
     int64_t stream_id;
-    int err = tw_logs_find_group(db, call, &group);
+    int err = find_group_and_stream(db, call, &group, &stream_id);
     if (err < 0)
         return err;
-    if ((err = tw_logs_db_stream_find(db, group.id, r->stream, &stream_id)) < 0)
-        return tw_logs_fail_store(call, err, TW_LOGS_STREAM_NOT_FOUND);
     r->time.cutoff = tw_logs_retention_cutoff(call->now_ms, group.retention_days);
     tw_logs_get_plan plan;
     tw_logs_get_plan_make(&r->time, r->has_token ? r->token_kind : 0, r->token, r->start_from_head,
