@@ -4,7 +4,6 @@
  * configs each pinned to its line and message, secrets never echoed, and the
  * SIGHUP hand-over of users. */
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +19,7 @@
 #include "config.h"
 #include "fsutil.h"
 #include "mem.h"
+#include "testutil.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -27,29 +27,15 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static void dump_errors(const tw_collector_config *c)
-{
-    for (size_t i = 0; i < c->conf.n_errors; i++)
-        print_error("  error %zu: %s\n", i, c->conf.errors[i]);
-}
-
 #define assert_no_errors(c) assert_no_errors_((c), __FILE__, __LINE__)
 
 static void assert_no_errors_(const tw_collector_config *c, const char *src, int src_line)
 {
     if (c->conf.n_errors != 0) {
         print_error("expected no errors, got %zu:\n", c->conf.n_errors);
-        dump_errors(c);
+        tw_test_dump_conf_errors(&c->conf);
         _fail(src, src_line);
     }
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
 }
 
 typedef struct fixture {
@@ -63,10 +49,7 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     if (f == NULL)
         return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/tw-test-collector-config-XXXXXX",
-             tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL) {
+    if (tw_test_mkdtemp(f->dir, sizeof f->dir, "collector-config") != 0) {
         free(f);
         return -1;
     }
@@ -79,17 +62,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    int rc = nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    int rc = tw_test_rm_rf(f->dir);
     free(f);
     return rc;
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    assert_int_equal(fputs(text, fp) >= 0, 1);
-    assert_int_equal(fclose(fp), 0);
 }
 
 /* ---- a complete config -------------------------------------------------- */
@@ -123,8 +98,8 @@ static char *full_config_with_tls(const fixture *f, char *cert, char *key, size_
 {
     snprintf(cert, size, "%s/cert.pem", f->dir);
     snprintf(key, size, "%s/key.pem", f->dir);
-    write_file(cert, "certificate\n");
-    write_file(key, "key\n");
+    tw_test_write_file(cert, "certificate\n");
+    tw_test_write_file(key, "key\n");
     tw_buf text = TW_BUF_INIT;
     const char *p = full_config;
     const char *c = strstr(p, "CERT"), *k = strstr(p, "KEY\n");
@@ -230,7 +205,7 @@ static void test_principal_id_is_stable_and_iam_shaped(void **state)
 static void test_file_dropins_and_overrides(void **state)
 {
     fixture *f = *state;
-    write_file(f->path, "[server]\n"
+    tw_test_write_file(f->path, "[server]\n"
                         "listen = 127.0.0.1:4590\n"
                         "data_dir = /var/lib/tw\n"
                         "[user alice]\n"
@@ -239,7 +214,7 @@ static void test_file_dropins_and_overrides(void **state)
     mkdir(f->dropin, 0700);
     char dropin[400];
     snprintf(dropin, sizeof dropin, "%s/50-more.conf", f->dropin);
-    write_file(dropin, "[account]\nregions = eu-central-1\n"
+    tw_test_write_file(dropin, "[account]\nregions = eu-central-1\n"
                        "[user carol]\naccess_key_id = AKIDCAROL00000000001\n"
                        "secret_access_key = carolcarolcarolcarol\n");
     tw_collector_config c;
@@ -411,7 +386,7 @@ static void test_bad_configs_give_one_error_on_the_right_line(void **state)
             print_error("case %zu: rc %d, %zu error(s); expected %zu, the first starting "
                         "\"%s\" and containing \"%s\"\n--- config:\n%s---\n",
                         i, rc, c.conf.n_errors, count, prefix, b->want, b->text);
-            dump_errors(&c);
+            tw_test_dump_conf_errors(&c.conf);
         }
         tw_collector_config_free(&c);
     }
@@ -515,12 +490,12 @@ static void test_packaged_config_needs_only_a_user(void **state)
     tw_buf text = TW_BUF_INIT;
     tw_err err;
     assert_int_equal(tw_read_file(TW_SOURCE_DIR "/conf/collector.conf", 1 << 20, &text, &err), 0);
-    write_file(f->path, text.data);
+    tw_test_write_file(f->path, text.data);
     tw_buf_free(&text);
     mkdir(f->dropin, 0700);
     char dropin[400];
     snprintf(dropin, sizeof dropin, "%s/users.conf", f->dropin);
-    write_file(dropin, USER);
+    tw_test_write_file(dropin, USER);
     assert_int_equal(tw_collector_config_load(&c, f->path, NULL, NULL), 0);
     assert_string_equal(c.listen, "127.0.0.1:4590");
     assert_string_equal(c.data_dir, "/var/lib/trailwatch/collector");

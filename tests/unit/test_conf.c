@@ -1,9 +1,9 @@
-/* test_conf.c — the configuration file layer (lib/conf.h) and typed key
- * tables (lib/conf_schema.h): real files in a temporary directory, drop-ins
- * in byte order, ${ENV} substitution, continuation lines, inih's line limit,
- * and every syntax error reported with its file and exact line. */
+/* test_conf.c — the configuration file layer (lib/conf.h): real files in a
+ * temporary directory, drop-ins in byte order, ${ENV} substitution,
+ * continuation lines, inih's line limit, and every syntax error reported
+ * with its file and exact line. The typed key tables are in
+ * test_conf_schema.c. */
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +17,8 @@
 #include <cmocka.h>
 
 #include "conf.h"
-#include "conf_schema.h"
 #include "err.h"
+#include "testutil.h"
 
 /* Variables the tests set; nothing else in the environment is relied on. */
 #define ENV_SET "TW_TEST_CONF_SET"
@@ -36,22 +36,12 @@ typedef struct fixture {
 
 /* ---- files -------------------------------------------------------------- */
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     if (f == NULL)
         return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/tw-test-conf-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL) {
+    if (tw_test_mkdtemp(f->dir, sizeof f->dir, "conf") != 0) {
         free(f);
         return -1;
     }
@@ -70,7 +60,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     tw_conf_free(&f->conf);
-    int rc = nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    int rc = tw_test_rm_rf(f->dir);
     unsetenv(ENV_SET);
     unsetenv(ENV_EMPTY);
     unsetenv(ENV_SECRET);
@@ -115,47 +105,6 @@ static int load(fixture *f)
 }
 
 /* ---- assertions --------------------------------------------------------- */
-
-static void dump_errors(const tw_conf *conf)
-{
-    for (size_t i = 0; i < conf->n_errors; i++)
-        print_error("  error %zu: %s\n", i, conf->errors[i]);
-}
-
-#define assert_error_count(conf, n) assert_error_count_((conf), (n), __FILE__, __LINE__)
-
-static void assert_error_count_(const tw_conf *conf, size_t n, const char *src, int src_line)
-{
-    if (conf->n_errors != n) {
-        print_error("expected %zu error(s), got %zu:\n", n, conf->n_errors);
-        dump_errors(conf);
-        _fail(src, src_line);
-    }
-}
-
-/* errors[i] must be exactly "file:line: text" ("file: text" for line 0). */
-#define assert_error(conf, i, file, line, text) \
-    assert_error_((conf), (i), (file), (line), (text), __FILE__, __LINE__)
-
-static void assert_error_(const tw_conf *conf, size_t i, const char *file, int line,
-                          const char *text, const char *src, int src_line)
-{
-    char want[2048];
-    if (line > 0)
-        snprintf(want, sizeof want, "%s:%d: %s", file, line, text);
-    else
-        snprintf(want, sizeof want, "%s: %s", file, text);
-    if (i >= conf->n_errors) {
-        print_error("expected error %zu \"%s\", but there are only %zu:\n", i, want,
-                    conf->n_errors);
-        dump_errors(conf);
-        _fail(src, src_line);
-    }
-    if (strcmp(conf->errors[i], want) != 0) {
-        print_error("error %zu is\n  \"%s\"\nexpected\n  \"%s\"\n", i, conf->errors[i], want);
-        _fail(src, src_line);
-    }
-}
 
 static const tw_conf_entry *entry(const tw_conf *conf, const char *section, const char *key)
 {
@@ -205,7 +154,7 @@ static void test_dropins_are_read_after_the_main_file_in_byte_order(void **state
     }
 
     assert_int_equal(load(f), 0);
-    assert_error_count(&f->conf, 0);
+    assert_conf_error_count(&f->conf, 0);
 
     const char *want[] = {"10-b.conf", "9-a.conf", "A.conf", "B.conf", "a.conf", "b.conf"};
     assert_int_equal(f->conf.n_files, 7);
@@ -238,7 +187,7 @@ static void test_non_conf_and_dot_files_in_the_dropin_dir_are_ignored(void **sta
     write_text(f->dropin_dir, "real.conf", "[a]\ny = 2\n");
 
     assert_int_equal(load(f), 0);
-    assert_error_count(&f->conf, 0);
+    assert_conf_error_count(&f->conf, 0);
     assert_int_equal(f->conf.n_files, 2);
     char path[512];
     snprintf(path, sizeof path, "%s/real.conf", f->dropin_dir);
@@ -256,8 +205,8 @@ static void test_a_directory_named_like_a_dropin_is_an_error(void **state)
     assert_int_equal(mkdir(sub, 0700), 0);
 
     assert_int_equal(load(f), -EINVAL);
-    assert_error_count(&f->conf, 1);
-    assert_error(&f->conf, 0, sub, 0, "is not a regular file");
+    assert_conf_error_count(&f->conf, 1);
+    assert_conf_error(&f->conf, 0, sub, 0, "is not a regular file");
 }
 
 static void test_dropin_key_replaces_the_main_value_file_and_line(void **state)
@@ -278,7 +227,7 @@ static void test_dropin_key_replaces_the_main_value_file_and_line(void **state)
     write_bytes(f->dropin_dir, "50-override.conf", text, strlen(text), dropin, sizeof dropin);
 
     assert_int_equal(load(f), 0);
-    assert_error_count(&f->conf, 0);
+    assert_conf_error_count(&f->conf, 0);
     assert_entry(&f->conf, "agent", "state_dir", "/srv/dropin", dropin, 4, 0);
     assert_entry(&f->conf, "agent", "log_level", "info", f->main_path, 3, 0);
     /* The main file's continuation does not survive the replacement. */
@@ -297,8 +246,8 @@ static void test_same_key_twice_in_one_file_is_an_error_naming_both_lines(void *
                   "x = 3\n");
 
     assert_int_equal(load(f), -EINVAL);
-    assert_error_count(&f->conf, 1);
-    assert_error(&f->conf, 0, f->main_path, 5, "[a] x is set twice (first at line 2); remove one");
+    assert_conf_error_count(&f->conf, 1);
+    assert_conf_error(&f->conf, 0, f->main_path, 5, "[a] x is set twice (first at line 2); remove one");
     assert_entry(&f->conf, "a", "x", "1", f->main_path, 2, 0);
 }
 
@@ -312,8 +261,8 @@ static void test_same_key_twice_in_one_dropin_is_an_error_naming_its_lines(void 
     write_bytes(f->dropin_dir, "d.conf", text, strlen(text), dropin, sizeof dropin);
 
     assert_int_equal(load(f), -EINVAL);
-    assert_error_count(&f->conf, 1);
-    assert_error(&f->conf, 0, dropin, 3, "[a] x is set twice (first at line 2); remove one");
+    assert_conf_error_count(&f->conf, 1);
+    assert_conf_error(&f->conf, 0, dropin, 3, "[a] x is set twice (first at line 2); remove one");
 }
 
 static void test_same_section_twice_in_one_file_is_an_error(void **state)
@@ -326,8 +275,8 @@ static void test_same_section_twice_in_one_file_is_an_error(void **state)
                   "y = 2\n");
 
     assert_int_equal(load(f), -EINVAL);
-    assert_error_count(&f->conf, 1);
-    assert_error(&f->conf, 0, f->main_path, 4,
+    assert_conf_error_count(&f->conf, 1);
+    assert_conf_error(&f->conf, 0, f->main_path, 4,
                  "section [a] appears twice in this file (first at line 1); merge the two");
 }
 
@@ -343,8 +292,8 @@ static void test_same_section_twice_in_one_dropin_is_an_error(void **state)
     write_bytes(f->dropin_dir, "d.conf", text, strlen(text), dropin, sizeof dropin);
 
     assert_int_equal(load(f), -EINVAL);
-    assert_error_count(&f->conf, 1);
-    assert_error(&f->conf, 0, dropin, 4,
+    assert_conf_error_count(&f->conf, 1);
+    assert_conf_error(&f->conf, 0, dropin, 4,
                  "section [a] appears twice in this file (first at line 1); merge the two");
 }
 
@@ -352,8 +301,8 @@ static void test_missing_main_file_is_an_error(void **state)
 {
     fixture *f = *state;
     assert_int_equal(load(f), -EINVAL);
-    assert_error_count(&f->conf, 1);
-    assert_error(&f->conf, 0, f->main_path, 0, "cannot open: No such file or directory");
+    assert_conf_error_count(&f->conf, 1);
+    assert_conf_error(&f->conf, 0, f->main_path, 0, "cannot open: No such file or directory");
     assert_int_equal(f->conf.n_sections, 0);
 }
 
@@ -362,7 +311,7 @@ static void test_missing_dropin_dir_is_fine(void **state)
     fixture *f = *state;
     write_main(f, "[a]\nx = 1\n");
     assert_int_equal(load(f), 0);
-    assert_error_count(&f->conf, 0);
+    assert_conf_error_count(&f->conf, 0);
     assert_int_equal(f->conf.n_files, 1);
     assert_entry(&f->conf, "a", "x", "1", f->main_path, 2, 0);
 }
@@ -382,7 +331,7 @@ static void test_env_references_are_replaced(void **state)
                   "twice = ${" ENV_SET "}/${" ENV_SET "}\n");
 
     assert_int_equal(load(f), 0);
-    assert_error_count(&f->conf, 0);
+    assert_conf_error_count(&f->conf, 0);
     assert_entry(&f->conf, "a", "plain", "from-env", f->main_path, 2, 0);
     assert_entry(&f->conf, "a", "inside", "pre-from-env-post", f->main_path, 3, 0);
     assert_entry(&f->conf, "a", "set_default", "from-env", f->main_path, 4, 0);
@@ -403,7 +352,7 @@ static void test_dollar_escapes_and_lone_dollars_are_kept(void **state)
                   "brace = {not} $}\n");
 
     assert_int_equal(load(f), 0);
-    assert_error_count(&f->conf, 0);
+    assert_conf_error_count(&f->conf, 0);
     assert_entry(&f->conf, "a", "literal", "${" ENV_SET "}", f->main_path, 2, 0);
     assert_entry(&f->conf, "a", "nginx",
                  "$remote_addr - $remote_user [$time_local] \"$request\" $status", f->main_path,
@@ -430,8 +379,8 @@ static void test_unset_env_var_is_an_error_naming_it_but_no_value(void **state)
                   "secret_access_key = ${" ENV_SECRET "}${" ENV_UNSET "}\n");
 
     assert_int_equal(load(f), -EINVAL);
-    assert_error_count(&f->conf, 1);
-    assert_error(&f->conf, 0, f->main_path, 3,
+    assert_conf_error_count(&f->conf, 1);
+    assert_conf_error(&f->conf, 0, f->main_path, 3,
                  "[endpoint] secret_access_key: environment variable " ENV_UNSET
                  " is not set (write ${" ENV_UNSET ":-default} to give a default)");
     assert_null(strstr(f->conf.errors[0], SECRET_VALUE));
@@ -444,8 +393,8 @@ static void test_empty_env_var_without_default_is_an_error(void **state)
     write_main(f, "[a]\n\nx = ${" ENV_EMPTY "}\n");
 
     assert_int_equal(load(f), -EINVAL);
-    assert_error_count(&f->conf, 1);
-    assert_error(&f->conf, 0, f->main_path, 3,
+    assert_conf_error_count(&f->conf, 1);
+    assert_conf_error(&f->conf, 0, f->main_path, 3,
                  "[a] x: environment variable " ENV_EMPTY
                  " is empty (write ${" ENV_EMPTY ":-default} to give a default)");
 }
@@ -461,24 +410,24 @@ static void test_malformed_env_references_are_errors(void **state)
                   "open = x ${" ENV_SET "\n");
 
     assert_int_equal(load(f), -EINVAL);
-    assert_error_count(&f->conf, 5);
+    assert_conf_error_count(&f->conf, 5);
     const char *expected = "(expected ${NAME} or ${NAME:-default}, NAME made of letters, "
                            "digits and _)";
     char want[512];
     /* The message gives the position, never the text: it may be part of a secret. */
     snprintf(want, sizeof want, "[a] empty: bad variable reference at character 1 of the value %s",
              expected);
-    assert_error(&f->conf, 0, f->main_path, 2, want);
+    assert_conf_error(&f->conf, 0, f->main_path, 2, want);
     snprintf(want, sizeof want, "[a] digit: bad variable reference at character 1 of the value %s",
              expected);
-    assert_error(&f->conf, 1, f->main_path, 3, want);
+    assert_conf_error(&f->conf, 1, f->main_path, 3, want);
     snprintf(want, sizeof want, "[a] blank: bad variable reference at character 1 of the value %s",
              expected);
-    assert_error(&f->conf, 2, f->main_path, 4, want);
+    assert_conf_error(&f->conf, 2, f->main_path, 4, want);
     snprintf(want, sizeof want, "[a] colon: bad variable reference at character 1 of the value %s",
              expected);
-    assert_error(&f->conf, 3, f->main_path, 5, want);
-    assert_error(&f->conf, 4, f->main_path, 6,
+    assert_conf_error(&f->conf, 3, f->main_path, 5, want);
+    assert_conf_error(&f->conf, 4, f->main_path, 6,
                  "[a] open: unterminated \"${\" (expected ${NAME} or ${NAME:-default}; write "
                  "$${ for a literal ${)");
 }
@@ -497,7 +446,7 @@ static void test_continuation_lines_join_with_one_space(void **state)
                   "format = nginx\n");
 
     assert_int_equal(load(f), 0);
-    assert_error_count(&f->conf, 0);
+    assert_conf_error_count(&f->conf, 0);
     assert_entry(&f->conf, "logs nginx", "path",
                  "/var/log/a.log /var/log/b.log /var/log/from-env.log", f->main_path, 2, 3);
     assert_entry(&f->conf, "logs nginx", "format", "nginx", f->main_path, 7, 0);
@@ -520,7 +469,7 @@ static void test_indented_first_key_of_a_section_is_not_a_continuation(void **st
                   "  y = 2\n");
 
     assert_int_equal(load(f), 0);
-    assert_error_count(&f->conf, 0);
+    assert_conf_error_count(&f->conf, 0);
     assert_entry(&f->conf, "a", "x", "1", f->main_path, 2, 0);
     assert_entry(&f->conf, "b", "y", "2", f->main_path, 4, 0);
 }
@@ -534,8 +483,8 @@ static void test_indented_line_after_a_nameless_key_is_a_key(void **state)
                   "  y = 2\n");
 
     assert_int_equal(load(f), -EINVAL);
-    assert_error_count(&f->conf, 1);
-    assert_error(&f->conf, 0, f->main_path, 2, "missing key name before \"=\"");
+    assert_conf_error_count(&f->conf, 1);
+    assert_conf_error(&f->conf, 0, f->main_path, 2, "missing key name before \"=\"");
     assert_entry(&f->conf, "a", "y", "2", f->main_path, 3, 0);
 }
 
@@ -556,10 +505,10 @@ static void test_indented_lines_after_a_rejected_header_are_not_misapplied(void 
                   "  z = 1\n");
 
     assert_int_equal(load(f), -EINVAL);
-    assert_error_count(&f->conf, 2);
-    assert_error(&f->conf, 0, f->main_path, 6,
+    assert_conf_error_count(&f->conf, 2);
+    assert_conf_error(&f->conf, 0, f->main_path, 6,
                  "unterminated section header \"[b\" (expected \"[name]\")");
-    assert_error(&f->conf, 1, f->main_path, 9,
+    assert_conf_error(&f->conf, 1, f->main_path, 9,
                  "unterminated section header \"[d ; comment]\" (expected \"[name]\")");
     assert_entry(&f->conf, "a", "k3", "3 cont", f->main_path, 4, 5);
     assert_int_equal(f->conf.n_sections, 1);
@@ -582,8 +531,8 @@ static void test_line_over_the_limit_is_an_error_with_length_and_limit(void **st
     write_main(f, text);
 
     assert_int_equal(load(f), -EINVAL);
-    assert_error_count(&f->conf, 1);
-    assert_error(&f->conf, 0, f->main_path, 3,
+    assert_conf_error_count(&f->conf, 1);
+    assert_conf_error(&f->conf, 0, f->main_path, 3,
                  "line is 198 characters long; the limit is 197: split a long value over "
                  "indented continuation lines");
     assert_entry(&f->conf, "a", "k", fits, f->main_path, 2, 0);
@@ -602,7 +551,7 @@ static void test_line_of_exactly_the_limit_is_fine(void **state)
     write_main(f, text);
 
     assert_int_equal(load(f), 0);
-    assert_error_count(&f->conf, 0);
+    assert_conf_error_count(&f->conf, 0);
     assert_entry(&f->conf, "a", "k", value, f->main_path, 2, 0);
 }
 
@@ -615,11 +564,11 @@ static void test_line_without_equals_is_an_error_quoting_it(void **state)
                   "this line has no separator and goes on for quite a while longer\n");
 
     assert_int_equal(load(f), -EINVAL);
-    assert_error_count(&f->conf, 2);
-    assert_error(&f->conf, 0, f->main_path, 3,
+    assert_conf_error_count(&f->conf, 2);
+    assert_conf_error(&f->conf, 0, f->main_path, 3,
                  "expected \"key = value\", found \"just some words\"");
     /* Long lines are quoted in part. */
-    assert_error(&f->conf, 1, f->main_path, 4,
+    assert_conf_error(&f->conf, 1, f->main_path, 4,
                  "expected \"key = value\", found "
                  "\"this line has no separator and goes on for q...\"");
     assert_entry(&f->conf, "a", "x", "1", f->main_path, 2, 0);
@@ -637,13 +586,13 @@ static void test_bad_section_headers_are_errors(void **state)
                   "k = v\n");
 
     assert_int_equal(load(f), -EINVAL);
-    assert_error_count(&f->conf, 4);
-    assert_error(&f->conf, 0, f->main_path, 1,
+    assert_conf_error_count(&f->conf, 4);
+    assert_conf_error(&f->conf, 0, f->main_path, 1,
                  "unterminated section header \"[unterminated\" (expected \"[name]\")");
-    assert_error(&f->conf, 1, f->main_path, 3,
+    assert_conf_error(&f->conf, 1, f->main_path, 3,
                  "unexpected text \"trailing text\" after the section header");
-    assert_error(&f->conf, 2, f->main_path, 4, "empty section name \"[]\"");
-    assert_error(&f->conf, 3, f->main_path, 5, "empty section name \"[]\"");
+    assert_conf_error(&f->conf, 2, f->main_path, 4, "empty section name \"[]\"");
+    assert_conf_error(&f->conf, 3, f->main_path, 5, "empty section name \"[]\"");
     /* Keys under a bad header are not reported a second time. */
     assert_null(tw_conf_find_section(&f->conf, "good"));
     assert_entry(&f->conf, "fine", "k", "v", f->main_path, 7, 0);
@@ -659,8 +608,8 @@ static void test_key_before_any_section_is_an_error(void **state)
                   "x = 1\n");
 
     assert_int_equal(load(f), -EINVAL);
-    assert_error_count(&f->conf, 1);
-    assert_error(&f->conf, 0, f->main_path, 3,
+    assert_conf_error_count(&f->conf, 1);
+    assert_conf_error(&f->conf, 0, f->main_path, 3,
                  "\"orphan\" is outside any section: put it under a [section] header");
     assert_entry(&f->conf, "a", "x", "1", f->main_path, 5, 0);
 }
@@ -672,8 +621,8 @@ static void test_nul_byte_is_an_error_and_the_rest_is_read(void **state)
     write_bytes(f->dir, "agent.conf", text, sizeof text - 1, NULL, 0);
 
     assert_int_equal(load(f), -EINVAL);
-    assert_error_count(&f->conf, 1);
-    assert_error(&f->conf, 0, f->main_path, 2, "line contains a NUL byte");
+    assert_conf_error_count(&f->conf, 1);
+    assert_conf_error(&f->conf, 0, f->main_path, 2, "line contains a NUL byte");
     assert_null(entry(&f->conf, "a", "x"));
     assert_entry(&f->conf, "a", "y", "2", f->main_path, 3, 0);
 }
@@ -684,7 +633,7 @@ static void test_byte_order_mark_at_start_is_fine(void **state)
     write_main(f, "\xEF\xBB\xBF[a]\nx = 1\n");
 
     assert_int_equal(load(f), 0);
-    assert_error_count(&f->conf, 0);
+    assert_conf_error_count(&f->conf, 0);
     const tw_conf_section *s = tw_conf_find_section(&f->conf, "a");
     assert_non_null(s);
     assert_int_equal(s->line, 1);
@@ -703,7 +652,7 @@ static void test_crlf_line_endings_work(void **state)
                   "y = 2\r\n");
 
     assert_int_equal(load(f), 0);
-    assert_error_count(&f->conf, 0);
+    assert_conf_error_count(&f->conf, 0);
     assert_entry(&f->conf, "a", "x", "1", f->main_path, 2, 0);
     assert_entry(&f->conf, "a", "path", "/a /b", f->main_path, 3, 4);
     assert_entry(&f->conf, "b", "y", "2", f->main_path, 7, 0);
@@ -741,16 +690,16 @@ static void test_all_errors_are_collected_with_their_lines(void **state)
                   "w = 1\n");                        /* 11 */
 
     assert_int_equal(load(f), -EINVAL);
-    assert_error_count(&f->conf, 5);
-    assert_error(&f->conf, 0, f->main_path, 1,
+    assert_conf_error_count(&f->conf, 5);
+    assert_conf_error(&f->conf, 0, f->main_path, 1,
                  "\"orphan\" is outside any section: put it under a [section] header");
-    assert_error(&f->conf, 1, f->main_path, 4,
+    assert_conf_error(&f->conf, 1, f->main_path, 4,
                  "[a] y: environment variable " ENV_UNSET " is not set (write ${" ENV_UNSET
                  ":-default} to give a default)");
-    assert_error(&f->conf, 2, f->main_path, 6, "[a] x is set twice (first at line 3); remove one");
-    assert_error(&f->conf, 3, f->main_path, 7,
+    assert_conf_error(&f->conf, 2, f->main_path, 6, "[a] x is set twice (first at line 3); remove one");
+    assert_conf_error(&f->conf, 3, f->main_path, 7,
                  "expected \"key = value\", found \"no separator here\"");
-    assert_error(&f->conf, 4, f->main_path, 8,
+    assert_conf_error(&f->conf, 4, f->main_path, 8,
                  "unterminated section header \"[b\" (expected \"[name]\")");
     assert_entry(&f->conf, "c", "w", "1", f->main_path, 11, 0);
 }
@@ -761,8 +710,8 @@ static void test_load_string_names_the_text(void **state)
     tw_conf conf;
     tw_conf_init(&conf);
     assert_int_equal(tw_conf_load_string(&conf, "inline.conf", "[a]\nx = 1\nbad\n"), -EINVAL);
-    assert_error_count(&conf, 1);
-    assert_error(&conf, 0, "inline.conf", 3, "expected \"key = value\", found \"bad\"");
+    assert_conf_error_count(&conf, 1);
+    assert_conf_error(&conf, 0, "inline.conf", 3, "expected \"key = value\", found \"bad\"");
     assert_entry(&conf, "a", "x", "1", "inline.conf", 2, 0);
     assert_null(tw_conf_find_section(&conf, "b"));
     assert_null(tw_conf_find(NULL, "x"));
@@ -773,224 +722,6 @@ static void test_load_string_names_the_text(void **state)
     assert_int_equal(conf.n_sections, 0);
     assert_int_equal(conf.n_files, 1);
     tw_conf_free(&conf);
-}
-
-/* ---- typed keys (conf_schema.h) ----------------------------------------- */
-
-typedef struct model {
-    const char *name;
-    bool flag;
-    uint64_t wait_ms;
-    uint64_t size;
-    int64_t count;
-    const char *mode;
-    const char *dir;
-    const char *list;
-    int64_t pin;
-} model;
-
-static int check_no_x(const char *value, tw_err *err)
-{
-    if (strchr(value, 'x') != NULL)
-        return tw_err_set(err, -EINVAL, "\"%s\" contains an x", value);
-    return 0;
-}
-
-static const char *const modes[] = {"fast", "slow", "off", NULL};
-
-static const tw_conf_key model_keys[] = {
-    {.name = "name", .type = TW_CONF_STRING, .offset = offsetof(model, name),
-     .flags = TW_CONF_REQUIRED, .check = check_no_x},
-    {.name = "flag", .type = TW_CONF_BOOL, .offset = offsetof(model, flag)},
-    {.name = "wait", .type = TW_CONF_DURATION, .offset = offsetof(model, wait_ms), .min = 100,
-     .max = 60000},
-    {.name = "size", .type = TW_CONF_SIZE, .offset = offsetof(model, size), .min = 1024,
-     .max = 1048576},
-    {.name = "count", .type = TW_CONF_INT, .offset = offsetof(model, count), .min = -5,
-     .max = 10},
-    {.name = "mode", .type = TW_CONF_ENUM, .offset = offsetof(model, mode), .choices = modes},
-    {.name = "dir", .type = TW_CONF_ABSPATH, .offset = offsetof(model, dir)},
-    {.name = "list", .type = TW_CONF_STRING, .offset = offsetof(model, list),
-     .flags = TW_CONF_MULTILINE},
-    {.name = "pin", .type = TW_CONF_INT, .offset = offsetof(model, pin),
-     .flags = TW_CONF_SECRET},
-};
-
-#define N_MODEL_KEYS (sizeof model_keys / sizeof model_keys[0])
-
-static int apply_text(tw_conf *conf, const char *text, model *m, bool allow_unknown)
-{
-    tw_conf_init(conf);
-    tw_conf_load_string(conf, "s.conf", text);
-    const tw_conf_section *s = tw_conf_find_section(conf, "s");
-    assert_non_null(s);
-    return tw_conf_apply(conf, s, model_keys, N_MODEL_KEYS, m, allow_unknown);
-}
-
-static void test_apply_converts_every_type(void **state)
-{
-    (void)state;
-    tw_conf conf;
-    model m = {.count = 99};
-    int n = apply_text(&conf,
-                       "[s]\n"
-                       "name = hello\n"
-                       "flag = On\n"
-                       "wait = 1.5s\n"
-                       "size = 64KiB\n"
-                       "count = -5\n"
-                       "mode = slow\n"
-                       "dir = /var/lib/x\n"
-                       "list = a\n"
-                       "  b\n"
-                       "pin = 1234\n",
-                       &m, false);
-    assert_int_equal(n, 0);
-    assert_error_count(&conf, 0);
-    assert_string_equal(m.name, "hello");
-    assert_true(m.flag);
-    assert_int_equal(m.wait_ms, 1500);
-    assert_int_equal(m.size, 65536);
-    assert_int_equal(m.count, -5);
-    assert_string_equal(m.mode, "slow");
-    assert_ptr_equal(m.mode, modes[1]); /* the table's string, not a copy */
-    assert_string_equal(m.dir, "/var/lib/x");
-    assert_string_equal(m.list, "a b");
-    assert_int_equal(m.pin, 1234);
-    tw_conf_free(&conf);
-}
-
-static void test_apply_leaves_absent_keys_alone(void **state)
-{
-    (void)state;
-    tw_conf conf;
-    model m = {.flag = true, .wait_ms = 777, .count = 3, .mode = "default"};
-    assert_int_equal(apply_text(&conf, "[s]\nname = n\n", &m, false), 0);
-    assert_true(m.flag);
-    assert_int_equal(m.wait_ms, 777);
-    assert_int_equal(m.count, 3);
-    assert_string_equal(m.mode, "default");
-    assert_null(m.dir);
-    tw_conf_free(&conf);
-}
-
-static void test_apply_reports_each_bad_value_on_its_line(void **state)
-{
-    (void)state;
-    tw_conf conf;
-    model m = {0};
-    int n = apply_text(&conf,
-                       "[s]\n"                 /* 1: name is missing */
-                       "flag = yep\n"          /* 2 */
-                       "wait = 50ms\n"         /* 3 */
-                       "size = 2MiB\n"         /* 4 */
-                       "count = 11\n"          /* 5 */
-                       "mode = medium\n"       /* 6 */
-                       "dir = relative/dir\n"  /* 7 */
-                       "count2 = 1\n"          /* 8 */
-                       "zzzzzz = 1\n"          /* 9 */
-                       "pin = 12ab34\n"        /* 10 */
-                       "wait2 = 1s\n",         /* 11 */
-                       &m, false);
-    assert_int_equal(n, 11);
-    assert_error_count(&conf, 11);
-    assert_error(&conf, 0, "s.conf", 2,
-                 "[s] flag: \"yep\" is not a boolean (expected yes/no, true/false, on/off or "
-                 "1/0)");
-    assert_error(&conf, 1, "s.conf", 3, "[s] wait: \"50ms\" is out of range (100ms to 1m)");
-    assert_error(&conf, 2, "s.conf", 4, "[s] size: \"2MiB\" is out of range (1KiB to 1MiB)");
-    assert_error(&conf, 3, "s.conf", 5, "[s] count: 11 is out of range (-5 to 10)");
-    assert_error(&conf, 4, "s.conf", 6,
-                 "[s] mode: \"medium\" is not one of fast, slow or off");
-    assert_error(&conf, 5, "s.conf", 7, "[s] dir: \"relative/dir\" must be an absolute path");
-    assert_error(&conf, 6, "s.conf", 8, "[s] unknown key \"count2\" (did you mean \"count\"?)");
-    assert_error(&conf, 7, "s.conf", 9,
-                 "[s] unknown key \"zzzzzz\" (known keys: name, flag, wait, size, count, mode, "
-                 "dir, list, pin)");
-    /* A secret's value never appears in a message. */
-    assert_error(&conf, 8, "s.conf", 10, "[s] pin: is not valid (value not shown: secret)");
-    assert_null(strstr(conf.errors[8], "12ab34"));
-    assert_error(&conf, 9, "s.conf", 11, "[s] unknown key \"wait2\" (did you mean \"wait\"?)");
-    assert_error(&conf, 10, "s.conf", 1, "[s] needs a \"name\" key");
-    /* Bad values leave the fields alone. */
-    assert_false(m.flag);
-    assert_int_equal(m.count, 0);
-    assert_null(m.mode);
-    assert_null(m.dir);
-    tw_conf_free(&conf);
-}
-
-static void test_apply_runs_checks_and_rejects_empty_strings(void **state)
-{
-    (void)state;
-    tw_conf conf;
-    model m = {0};
-    int n = apply_text(&conf, "[s]\nname = box\ndir =\n", &m, false);
-    assert_int_equal(n, 2);
-    assert_error(&conf, 0, "s.conf", 2, "[s] name: \"box\" contains an x");
-    assert_error(&conf, 1, "s.conf", 3, "[s] dir: is empty");
-    assert_null(m.name);
-    tw_conf_free(&conf);
-}
-
-static void test_apply_rejects_continuation_on_a_one_line_key(void **state)
-{
-    (void)state;
-    tw_conf conf;
-    model m = {0};
-    int n = apply_text(&conf, "[s]\nname = a\n  b\nlist = c\n  d\n", &m, false);
-    assert_int_equal(n, 1);
-    assert_error(&conf, 0, "s.conf", 3,
-                 "[s] name: this indented line continues the value of \"name\" (line 2), which "
-                 "takes one line; remove the indentation if it is a key of its own");
-    assert_string_equal(m.list, "c d");
-    tw_conf_free(&conf);
-}
-
-static void test_apply_allows_unknown_keys_when_asked(void **state)
-{
-    (void)state;
-    tw_conf conf;
-    model m = {0};
-    assert_int_equal(apply_text(&conf, "[s]\nname = n\nplugin_key = 1\n", &m, true), 0);
-    assert_error_count(&conf, 0);
-    tw_conf_free(&conf);
-}
-
-static void test_parse_bool_words(void **state)
-{
-    (void)state;
-    const char *yes[] = {"yes", "true", "on", "1", "YES", "True", "ON"};
-    const char *no[] = {"no", "false", "off", "0", "NO", "False", "Off"};
-    const char *bad[] = {"", "y", "n", "2", "yes ", "enable", "nope"};
-    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
-        bool v = false;
-        assert_int_equal(tw_conf_parse_bool(yes[i], &v), 0);
-        assert_true(v);
-    }
-    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
-        bool v = true;
-        assert_int_equal(tw_conf_parse_bool(no[i], &v), 0);
-        assert_false(v);
-    }
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        bool v = true;
-        assert_int_equal(tw_conf_parse_bool(bad[i], &v), -EINVAL);
-        assert_true(v);
-    }
-}
-
-static void test_closest_finds_near_misses_only(void **state)
-{
-    (void)state;
-    const char *words[] = {"interval", "namespace", "disk", "diskio"};
-    assert_string_equal(tw_conf_closest("intervall", words, 4), "interval");
-    assert_string_equal(tw_conf_closest("namespcae", words, 4), "namespace");
-    assert_string_equal(tw_conf_closest("dsk", words, 4), "disk");
-    assert_string_equal(tw_conf_closest("diskioo", words, 4), "diskio");
-    assert_null(tw_conf_closest("frobnicate", words, 4));
-    assert_null(tw_conf_closest("int", words, 4));
-    assert_null(tw_conf_closest("x", words, 0));
 }
 
 int main(void)
@@ -1029,14 +760,6 @@ int main(void)
         T(test_section_names_are_trimmed_and_blanks_collapsed),
         T(test_all_errors_are_collected_with_their_lines),
         T(test_load_string_names_the_text),
-        T(test_apply_converts_every_type),
-        T(test_apply_leaves_absent_keys_alone),
-        T(test_apply_reports_each_bad_value_on_its_line),
-        T(test_apply_runs_checks_and_rejects_empty_strings),
-        T(test_apply_rejects_continuation_on_a_one_line_key),
-        T(test_apply_allows_unknown_keys_when_asked),
-        T(test_parse_bool_words),
-        T(test_closest_finds_near_misses_only),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

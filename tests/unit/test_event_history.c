@@ -1,7 +1,7 @@
-/* test_event_history.c — the CloudTrail event history: the record built
- * for a call (spec/cloudtrail.md §1) field by field, its row in a real
- * store, LookupEvents over it (every attribute, newest first, keyset pages,
- * time ranges, retention), and every LookupEvents request error (§5.4). */
+/* test_event_history.c — the CloudTrail event history in a real store: a
+ * record's row, LookupEvents over it (every attribute, newest first, keyset
+ * pages, time ranges, retention), and every LookupEvents request error
+ * (§5.4). The record itself, field by field, is in test_event_record.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,352 +13,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "event_call.h"
 #include "event_history.h"
 #include "lookup_events.h"
 #include "services.h"
-
-#define ACCOUNT "123456789012"
-#define T0 INT64_C(1704067651123) /* 2024-01-01T00:07:31.123Z */
-#define DAY_MS (86400 * INT64_C(1000))
-
-/* ---- a call as dispatch.c would make it ---------------------------------- */
-
-static const tw_operation op_create = {"CreateLogGroup", NULL, 0, NULL, NULL};
-static const tw_operation op_describe = {"DescribeLogGroups", NULL, TW_OP_READ_ONLY, NULL, NULL};
-static const tw_operation op_put_data = {"PutMetricData", NULL, TW_OP_DATA_EVENT, NULL, NULL};
-static const tw_operation op_create_trail = {"CreateTrail", NULL, 0, NULL, NULL};
-static const tw_service logs = {.signing_name = "logs", .event_source = "logs.amazonaws.com"};
-static const tw_service monitoring = {.signing_name = "monitoring",
-                                      .event_source = "monitoring.amazonaws.com"};
-static const tw_service iam = {.signing_name = "iam", .event_source = "iam.amazonaws.com"};
-
-static tw_collector_user alice = {
-    .name = "alice",
-    .access_key_id = "AKIAEXAMPLE",
-    .arn = "arn:aws:iam::" ACCOUNT ":user/alice",
-    .principal_id = "AIDAEXAMPLE",
-};
-
-#define HEADER(n, v) {n, sizeof n - 1, v, sizeof v - 1}
-static const tw_sigv4_header plain_headers[] = {
-    HEADER("host", "logs.eu-west-2.amazonaws.com"),
-    HEADER("user-agent", "aws-cli/2.9.19 Python/3.11.2"),
-};
-
-typedef struct test_call {
-    tw_call call;
-    tw_http_request http;
-} test_call;
-
-static void call_init(test_call *t, const tw_service *service, const tw_operation *op,
-                      const char *input)
-{
-    memset(t, 0, sizeof *t);
-    t->http.headers = plain_headers;
-    t->http.header_count = 2;
-    strcpy(t->http.peer_ip, "192.0.2.7");
-    tw_call *c = &t->call;
-    c->http = &t->http;
-    c->protocol = TW_PROTOCOL_JSON_1_1;
-    c->service = service;
-    c->operation = op;
-    c->region = "eu-west-2";
-    c->identity.user = &alice;
-    c->identity.access_key_id = "AKIAEXAMPLE";
-    c->identity.account_id = ACCOUNT;
-    strcpy(c->request_id, "5d40662a-49f7-41e6-97e4-d9cb6ff7d6a3");
-    strcpy(c->event_id, "b7d4398e-b2f0-4faa-9c76-e2d316a8d67f");
-    c->now_ms = T0;
-    json_error_t jerr;
-    c->input = json_loads(input, 0, &jerr);
-    if (c->input == NULL)
-        fail_msg("bad test input %s: %s", input, jerr.text);
-}
-
-static void call_free(test_call *t)
-{
-    tw_call *c = &t->call;
-    json_decref(c->input);
-    json_decref(c->output);
-    json_decref(c->event_request_parameters);
-    json_decref(c->event_response_elements);
-    json_decref(c->event_resources);
-    tw_buf_free(&c->error.message);
-}
-
-static char *build_text(const tw_call *call)
-{
-    json_t *record = tw_event_history_build(call);
-    char *text = json_dumps(record, JSON_COMPACT);
-    json_decref(record);
-    return text;
-}
-
-/* ---- the record ------------------------------------------------------------ */
-
-static void test_record_of_a_logs_call_is_the_expected_record(void **state)
-{
-    (void)state;
-    test_call t;
-    call_init(&t, &logs, &op_create, "{\"logGroupName\":\"/app/web\",\"tags\":{\"Team\":\"core\"}}");
-    t.call.event_resources = json_pack("[{s:s, s:s, s:s}]", "ARN",
-                                       "arn:aws:logs:eu-west-2:" ACCOUNT ":log-group:/app/web:*",
-                                       "accountId", ACCOUNT, "type", "AWS::Logs::LogGroup");
-    char *text = build_text(&t.call);
-    /* Written by hand from spec §1.2/§1.4, in its field order. The tags
-     * map keeps its keys: a lowerCamel input is shown as it came. */
-    assert_string_equal(
-        text,
-        "{\"eventVersion\":\"1.08\","
-        "\"userIdentity\":{\"type\":\"IAMUser\",\"principalId\":\"AIDAEXAMPLE\","
-        "\"arn\":\"arn:aws:iam::123456789012:user/alice\",\"accountId\":\"123456789012\","
-        "\"accessKeyId\":\"AKIAEXAMPLE\",\"userName\":\"alice\"},"
-        "\"eventTime\":\"2024-01-01T00:07:31Z\","
-        "\"eventSource\":\"logs.amazonaws.com\","
-        "\"eventName\":\"CreateLogGroup\","
-        "\"awsRegion\":\"eu-west-2\","
-        "\"sourceIPAddress\":\"192.0.2.7\","
-        "\"userAgent\":\"aws-cli/2.9.19 Python/3.11.2\","
-        "\"requestParameters\":{\"logGroupName\":\"/app/web\",\"tags\":{\"Team\":\"core\"}},"
-        "\"responseElements\":null,"
-        "\"requestID\":\"5d40662a-49f7-41e6-97e4-d9cb6ff7d6a3\","
-        "\"eventID\":\"b7d4398e-b2f0-4faa-9c76-e2d316a8d67f\","
-        "\"readOnly\":false,"
-        "\"resources\":[{\"ARN\":\"arn:aws:logs:eu-west-2:123456789012:log-group:/app/web:*\","
-        "\"accountId\":\"123456789012\",\"type\":\"AWS::Logs::LogGroup\"}],"
-        "\"eventType\":\"AwsApiCall\","
-        "\"managementEvent\":true,"
-        "\"recipientAccountId\":\"123456789012\","
-        "\"eventCategory\":\"Management\"}");
-    free(text);
-    call_free(&t);
-}
-
-static json_t *build(const tw_call *call)
-{
-    return tw_event_history_build(call);
-}
-
-static const char *member_text(json_t *record, const char *key)
-{
-    json_t *value = json_object_get(record, key);
-    assert_non_null(value);
-    return json_string_value(value);
-}
-
-static void test_failed_call_records_error_code_and_message_and_no_response(void **state)
-{
-    (void)state;
-    test_call t;
-    call_init(&t, &logs, &op_create, "{\"logGroupName\":\"g\"}");
-    t.call.output = json_pack("{s:s}", "ignored", "x");
-    tw_call_fail(&t.call, "ResourceAlreadyExistsException", 400,
-                 "The specified log group already exists");
-    json_t *r = build(&t.call);
-    assert_string_equal(member_text(r, "errorCode"), "ResourceAlreadyExistsException");
-    assert_string_equal(member_text(r, "errorMessage"), "The specified log group already exists");
-    assert_true(json_is_null(json_object_get(r, "responseElements")));
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(r, "requestParameters"), "logGroupName")),
-                        "g");
-    json_decref(r);
-    call_free(&t);
-
-    call_init(&t, &logs, &op_create, "{}");
-    r = build(&t.call);
-    assert_null(json_object_get(r, "errorCode"));
-    assert_null(json_object_get(r, "errorMessage"));
-    /* No parameters at all: CloudTrail writes null. */
-    assert_true(json_is_null(json_object_get(r, "requestParameters")));
-    json_decref(r);
-    call_free(&t);
-}
-
-static void test_read_only_call_has_read_only_true_and_null_response(void **state)
-{
-    (void)state;
-    test_call t;
-    call_init(&t, &logs, &op_describe, "{\"logGroupNamePrefix\":\"/app\"}");
-    t.call.output = json_pack("{s:[]}", "logGroups");
-    json_t *r = build(&t.call);
-    assert_true(json_is_true(json_object_get(r, "readOnly")));
-    assert_true(json_is_null(json_object_get(r, "responseElements")));
-    assert_true(json_is_true(json_object_get(r, "managementEvent")));
-    assert_string_equal(member_text(r, "eventCategory"), "Management");
-    json_decref(r);
-    call_free(&t);
-}
-
-static void test_pascal_case_input_and_output_become_lower_camel(void **state)
-{
-    (void)state;
-    test_call t;
-    call_init(&t, &monitoring, &op_put_data,
-              "{\"Namespace\":\"App\",\"MetricData\":[{\"MetricName\":\"Latency\","
-              "\"Dimensions\":[{\"Name\":\"Host\",\"Value\":\"web1\"}],\"Value\":\"1.5\"}]}");
-    json_t *r = build(&t.call);
-    char *params = json_dumps(json_object_get(r, "requestParameters"), JSON_COMPACT);
-    assert_string_equal(params, "{\"namespace\":\"App\",\"metricData\":[{\"metricName\":"
-                                "\"Latency\",\"dimensions\":[{\"name\":\"Host\",\"value\":"
-                                "\"web1\"}],\"value\":\"1.5\"}]}");
-    free(params);
-    /* A data-plane call. */
-    assert_string_equal(member_text(r, "eventCategory"), "Data");
-    assert_true(json_is_false(json_object_get(r, "managementEvent")));
-    assert_string_equal(member_text(r, "eventSource"), "monitoring.amazonaws.com");
-    json_decref(r);
-    call_free(&t);
-
-    call_init(&t, &tw_cloudtrail_service, &op_create_trail,
-              "{\"Name\":\"t1\",\"S3BucketName\":\"b\",\"IsMultiRegionTrail\":false}");
-    t.call.output = json_pack("{s:s, s:s}", "Name", "t1", "TrailARN",
-                              "arn:aws:cloudtrail:eu-west-2:" ACCOUNT ":trail/t1");
-    r = build(&t.call);
-    params = json_dumps(json_object_get(r, "requestParameters"), JSON_COMPACT);
-    assert_string_equal(params,
-                        "{\"name\":\"t1\",\"s3BucketName\":\"b\",\"isMultiRegionTrail\":false}");
-    free(params);
-    char *response = json_dumps(json_object_get(r, "responseElements"), JSON_COMPACT);
-    assert_string_equal(response, "{\"name\":\"t1\",\"trailARN\":\"arn:aws:cloudtrail:eu-west-2:"
-                                  "123456789012:trail/t1\"}");
-    free(response);
-    json_decref(r);
-    call_free(&t);
-}
-
-static void test_event_parameters_set_by_the_handler_replace_input_and_output(void **state)
-{
-    (void)state;
-    test_call t;
-    call_init(&t, &logs, &op_create, "{\"logGroupName\":\"g\",\"logEvents\":[1,2,3]}");
-    t.call.event_request_parameters = json_pack("{s:s}", "logGroupName", "g");
-    t.call.output = json_pack("{s:i}", "big", 1);
-    t.call.event_response_elements = json_null();
-    json_t *r = build(&t.call);
-    char *params = json_dumps(json_object_get(r, "requestParameters"), JSON_COMPACT);
-    assert_string_equal(params, "{\"logGroupName\":\"g\"}");
-    free(params);
-    assert_true(json_is_null(json_object_get(r, "responseElements")));
-    json_decref(r);
-    call_free(&t);
-}
-
-static void test_oversized_request_parameters_lose_their_largest_members(void **state)
-{
-    (void)state;
-    test_call t;
-    call_init(&t, &logs, &op_create, "{\"logGroupName\":\"g\"}");
-    char *big = malloc(150 * 1024);
-    memset(big, 'x', 150 * 1024 - 1);
-    big[150 * 1024 - 1] = '\0';
-    json_object_set_new(t.call.input, "logEvents", json_string(big));
-    free(big);
-    json_t *r = build(&t.call);
-    json_t *params = json_object_get(r, "requestParameters");
-    assert_null(json_object_get(params, "logEvents"));
-    assert_string_equal(json_string_value(json_object_get(params, "logGroupName")), "g");
-    assert_true(json_is_true(json_object_get(params, "omitted")));
-    char *omitted = json_dumps(json_object_get(r, "additionalEventData"), JSON_COMPACT);
-    assert_string_equal(omitted, "{\"omittedRequestParameters\":[\"logEvents\"]}");
-    free(omitted);
-    char *text = json_dumps(r, JSON_COMPACT);
-    assert_true(strlen(text) < TW_EVENT_ELEMENTS_CAP + 4096);
-    free(text);
-    json_decref(r);
-    call_free(&t);
-}
-
-static void test_user_agent_is_capped_at_1kb_on_a_character_boundary(void **state)
-{
-    (void)state;
-    /* 1023 ASCII bytes then a 2-byte character: it would end at 1025. */
-    char agent[1100];
-    memset(agent, 'a', 1023);
-    memcpy(agent + 1023, "\xc3\xa9tail\xff", 8);
-    tw_sigv4_header headers[] = {
-        {"user-agent", 10, agent, 1031},
-    };
-    test_call t;
-    call_init(&t, &logs, &op_create, "{}");
-    t.http.headers = headers;
-    t.http.header_count = 1;
-    json_t *r = build(&t.call);
-    const char *ua = member_text(r, "userAgent");
-    assert_int_equal(strlen(ua), 1023);
-    json_decref(r);
-
-    /* Bytes that are not UTF-8 are shown as '?', the rest kept. */
-    headers[0].value = "curl/\xff\xfe 8";
-    headers[0].value_len = 9;
-    r = build(&t.call);
-    assert_string_equal(member_text(r, "userAgent"), "curl/?? 8");
-    json_decref(r);
-
-    /* No User-Agent header: no userAgent field. */
-    t.http.header_count = 0;
-    r = build(&t.call);
-    assert_null(json_object_get(r, "userAgent"));
-    json_decref(r);
-    call_free(&t);
-}
-
-static void test_tls_requests_carry_tls_details(void **state)
-{
-    (void)state;
-    test_call t;
-    call_init(&t, &logs, &op_create, "{}");
-    json_t *r = build(&t.call);
-    assert_null(json_object_get(r, "tlsDetails"));
-    json_decref(r);
-    t.http.tls = true;
-    r = build(&t.call);
-    json_t *tls = json_object_get(r, "tlsDetails");
-    assert_non_null(tls);
-    assert_string_equal(json_string_value(json_object_get(tls, "clientProvidedHostHeader")),
-                        "logs.eu-west-2.amazonaws.com");
-    json_decref(r);
-    call_free(&t);
-}
-
-static void test_global_service_events_are_recorded_in_us_east_1(void **state)
-{
-    (void)state;
-    test_call t;
-    call_init(&t, &iam, &op_create, "{}");
-    json_t *r = build(&t.call);
-    assert_string_equal(member_text(r, "awsRegion"), "us-east-1");
-    assert_string_equal(tw_event_history_region(&t.call), "us-east-1");
-    json_decref(r);
-    call_free(&t);
-    call_init(&t, &logs, &op_create, "{}");
-    assert_string_equal(tw_event_history_region(&t.call), "eu-west-2");
-    call_free(&t);
-}
-
-static void assert_resource_name(const char *arn, const char *name)
-{
-    tw_buf out = TW_BUF_INIT;
-    tw_event_history_resource_name(arn, &out);
-    assert_string_equal(tw_buf_cstr(&out), name);
-    tw_buf_free(&out);
-}
-
-static void test_resource_names_come_from_the_arn(void **state)
-{
-    (void)state;
-    assert_resource_name("arn:aws:logs:us-east-1:" ACCOUNT ":log-group:/app/web:*", "/app/web");
-    assert_resource_name("arn:aws:cloudtrail:us-east-1:" ACCOUNT ":trail/t1", "t1");
-    assert_resource_name("arn:aws:s3:::bucket", "bucket");
-    assert_resource_name("arn:aws:iam::" ACCOUNT ":user/alice", "alice");
-    assert_resource_name("not-an-arn", "not-an-arn");
-}
+#include "testutil.h"
 
 /* ---- a real store --------------------------------------------------------- */
 
 typedef struct fixture {
-    char dir[64];
-    char path[128];
+    char dir[256];
+    char path[300];
     uv_loop_t loop;
     tw_store *store;
 } fixture;
@@ -368,8 +33,7 @@ static const tw_migration *const lists[] = {tw_event_history_migrations, NULL};
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/tw-test-events-XXXXXX");
-    if (mkdtemp(f->dir) == NULL || uv_loop_init(&f->loop) != 0)
+    if (tw_test_mkdtemp(f->dir, sizeof f->dir, "events") != 0 || uv_loop_init(&f->loop) != 0)
         return -1;
     snprintf(f->path, sizeof f->path, "%s/collector.db", f->dir);
     tw_err err;
@@ -387,9 +51,7 @@ static int teardown(void **state)
     tw_store_close(f->store);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&f->loop);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    rc |= system(cmd);
+    rc |= tw_test_rm_rf(f->dir);
     free(f);
     return rc == 0 ? 0 : -1;
 }
@@ -886,16 +548,6 @@ static void test_next_token_is_tied_to_the_parameters(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_record_of_a_logs_call_is_the_expected_record),
-        cmocka_unit_test(test_failed_call_records_error_code_and_message_and_no_response),
-        cmocka_unit_test(test_read_only_call_has_read_only_true_and_null_response),
-        cmocka_unit_test(test_pascal_case_input_and_output_become_lower_camel),
-        cmocka_unit_test(test_event_parameters_set_by_the_handler_replace_input_and_output),
-        cmocka_unit_test(test_oversized_request_parameters_lose_their_largest_members),
-        cmocka_unit_test(test_user_agent_is_capped_at_1kb_on_a_character_boundary),
-        cmocka_unit_test(test_tls_requests_carry_tls_details),
-        cmocka_unit_test(test_global_service_events_are_recorded_in_us_east_1),
-        cmocka_unit_test(test_resource_names_come_from_the_arn),
         cmocka_unit_test_setup_teardown(test_recorded_call_is_stored_with_its_lookup_columns,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_lookup_attribute_finds_its_events, setup,

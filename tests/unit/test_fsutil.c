@@ -12,28 +12,26 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "testutil.h"
 
-static char root[64];
+static char root[256];
 
 static int setup(void **state)
 {
     (void)state;
-    strcpy(root, "/tmp/tw-test-fs-XXXXXX");
-    return mkdtemp(root) ? 0 : -1;
+    return tw_test_mkdtemp(root, sizeof root, "fs");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    return system(cmd);
+    return tw_test_rm_rf(root);
 }
 
 static void test_mkdir_p_creates_parents_and_accepts_existing(void **state)
 {
     (void)state;
-    char path[256];
+    char path[300];
     snprintf(path, sizeof path, "%s/a/b/c", root);
     assert_int_equal(tw_mkdir_p(path, 0700, NULL), 0);
     assert_int_equal(tw_mkdir_p(path, 0700, NULL), 0);
@@ -45,7 +43,7 @@ static void test_mkdir_p_creates_parents_and_accepts_existing(void **state)
 static void test_mkdir_p_over_a_file_says_not_a_directory(void **state)
 {
     (void)state;
-    char path[256];
+    char path[300];
     snprintf(path, sizeof path, "%s/file", root);
     FILE *f = fopen(path, "w");
     fclose(f);
@@ -57,7 +55,7 @@ static void test_mkdir_p_over_a_file_says_not_a_directory(void **state)
 static void test_private_dir_is_tightened(void **state)
 {
     (void)state;
-    char path[256];
+    char path[300];
     snprintf(path, sizeof path, "%s/state", root);
     mkdir(path, 0777);
     chmod(path, 0777);
@@ -70,7 +68,7 @@ static void test_private_dir_is_tightened(void **state)
 static void test_atomic_write_replaces_content_and_leaves_no_temp(void **state)
 {
     (void)state;
-    char path[256];
+    char path[300];
     snprintf(path, sizeof path, "%s/positions", root);
     assert_int_equal(tw_write_file_atomic(path, "one", 3, 0600, NULL), 0);
     assert_int_equal(tw_write_file_atomic(path, "second", 6, 0600, NULL), 0);
@@ -81,7 +79,7 @@ static void test_atomic_write_replaces_content_and_leaves_no_temp(void **state)
     struct stat st;
     stat(path, &st);
     assert_int_equal(st.st_mode & 0777, 0600);
-    char tmp[300];
+    char tmp[340];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     assert_int_not_equal(access(tmp, F_OK), 0);
 }
@@ -89,7 +87,7 @@ static void test_atomic_write_replaces_content_and_leaves_no_temp(void **state)
 static void test_read_file_refuses_files_over_the_limit(void **state)
 {
     (void)state;
-    char path[256];
+    char path[300];
     snprintf(path, sizeof path, "%s/big", root);
     assert_int_equal(tw_write_file_atomic(path, "0123456789", 10, 0600, NULL), 0);
     tw_buf b = TW_BUF_INIT;
@@ -102,7 +100,7 @@ static void test_read_file_refuses_files_over_the_limit(void **state)
 static void test_atomic_write_into_missing_directory_fails_clearly(void **state)
 {
     (void)state;
-    char path[256];
+    char path[300];
     snprintf(path, sizeof path, "%s/missing/dir/file", root);
     tw_err err;
     assert_int_equal(tw_write_file_atomic(path, "x", 1, 0600, &err), -ENOENT);

@@ -24,6 +24,7 @@
 #include "http.h"
 #include "log.h"
 #include "mem.h"
+#include "testutil.h"
 
 #define MAX_SEEN 16
 
@@ -411,15 +412,14 @@ static void client_uses_http2_and_leaves(fixture *f)
     f->http_version = version;
 }
 
-static char cert_path[64], key_path[64];
+static char cert_dir[256], cert_path[300], key_path[300];
 
 /* A throwaway self-signed certificate for localhost. */
 static void make_certificate(void)
 {
-    char dir[] = "/tmp/tw-http-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    snprintf(cert_path, sizeof cert_path, "%s/cert.pem", dir);
-    snprintf(key_path, sizeof key_path, "%s/key.pem", dir);
+    assert_int_equal(tw_test_mkdtemp(cert_dir, sizeof cert_dir, "http"), 0);
+    snprintf(cert_path, sizeof cert_path, "%s/cert.pem", cert_dir);
+    snprintf(key_path, sizeof key_path, "%s/key.pem", cert_dir);
     EVP_PKEY *key = EVP_EC_gen("P-256");
     X509 *x = X509_new();
     X509_set_version(x, 2);
@@ -444,11 +444,7 @@ static void make_certificate(void)
 
 static void remove_certificate(void)
 {
-    unlink(cert_path);
-    unlink(key_path);
-    char *slash = strrchr(cert_path, '/');
-    *slash = '\0';
-    rmdir(cert_path);
+    tw_test_rm_rf(cert_dir);
 }
 
 static void test_tls_serves_http2_and_drops_answers_to_reset_streams(void **state)

@@ -17,6 +17,7 @@
 #include "metrics_db.h"
 #include "metrics_rules.h"
 #include "store.h"
+#include "testutil.h"
 
 #define T0 1704067200000LL /* 2024-01-01T00:00:00Z */
 #define MINUTE 60000LL
@@ -24,8 +25,8 @@
 #define DAY (24 * HOUR)
 
 typedef struct fixture {
-    char dir[64];
-    char path[128];
+    char dir[256];
+    char path[300];
     uv_loop_t loop;
     tw_store *store;
 } fixture;
@@ -35,8 +36,7 @@ static const tw_migration *const lists[] = {tw_metrics_migrations, NULL};
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/tw-test-metrics-XXXXXX");
-    if (mkdtemp(f->dir) == NULL || uv_loop_init(&f->loop) != 0)
+    if (tw_test_mkdtemp(f->dir, sizeof f->dir, "metrics") != 0 || uv_loop_init(&f->loop) != 0)
         return -1;
     snprintf(f->path, sizeof f->path, "%s/collector.db", f->dir);
     tw_err err = {{0}};
@@ -52,9 +52,7 @@ static int teardown(void **state)
     tw_store_close(f->store);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&f->loop);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    rc |= system(cmd);
+    rc |= tw_test_rm_rf(f->dir);
     free(f);
     return rc == 0 ? 0 : -1;
 }

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "encode.h"
 #include "protocol.h"
+#include "testutil.h"
 
 #define COUNT(array) (sizeof(array) / sizeof((array)[0]))
 
@@ -45,27 +46,6 @@ static json_t *decode_hex_ok(const char *hex)
     assert_int_equal(rc, 0);
     tw_buf_free(&bytes);
     return out;
-}
-
-#define assert_json_equal(got, want_text) assert_json_equal_((got), (want_text), __FILE__, __LINE__)
-
-static void assert_json_equal_(const json_t *got, const char *want_text, const char *file,
-                               int line)
-{
-    json_error_t error;
-    json_t *want = json_loads(want_text, 0, &error);
-    if (want == NULL) {
-        print_error("bad expected JSON: %s\n", error.text);
-        _fail(file, line);
-    }
-    if (!json_equal(got, want)) {
-        char *text = json_dumps(got, JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
-        print_error("got  %s\nwant %s\n", text, want_text);
-        free(text);
-        json_decref(want);
-        _fail(file, line);
-    }
-    json_decref(want);
 }
 
 static void expect_decoded(const char *hex, const char *want)

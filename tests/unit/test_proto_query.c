@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "encode.h"
 #include "protocol.h"
+#include "testutil.h"
 
 #define COUNT(array) (sizeof(array) / sizeof((array)[0]))
 
@@ -50,27 +51,6 @@ static json_t *decode_ok(const char *form, char **action, char **version)
     assert_non_null(out);
     free(local_action);
     return out;
-}
-
-#define assert_json_equal(got, want_text) assert_json_equal_((got), (want_text), __FILE__, __LINE__)
-
-static void assert_json_equal_(const json_t *got, const char *want_text, const char *file,
-                               int line)
-{
-    json_error_t error;
-    json_t *want = json_loads(want_text, 0, &error);
-    if (want == NULL) {
-        print_error("bad expected JSON: %s\n", error.text);
-        _fail(file, line);
-    }
-    if (!json_equal(got, want)) {
-        char *text = json_dumps(got, JSON_SORT_KEYS);
-        print_error("got  %s\nwant %s\n", text, want_text);
-        free(text);
-        json_decref(want);
-        _fail(file, line);
-    }
-    json_decref(want);
 }
 
 static void expect_decoded(const char *form, const char *want)

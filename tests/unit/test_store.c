@@ -19,18 +19,18 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "testutil.h"
 
 typedef struct fixture {
-    char dir[64];
-    char path[128];
+    char dir[256];
+    char path[300];
     uv_loop_t loop;
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/tw-test-store-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
+    if (tw_test_mkdtemp(f->dir, sizeof f->dir, "store") != 0)
         return -1;
     snprintf(f->path, sizeof f->path, "%s/collector.db", f->dir);
     if (uv_loop_init(&f->loop) != 0)
@@ -46,9 +46,7 @@ static int teardown(void **state)
      * failed with its store open reports instead of hanging. */
     uv_run(&f->loop, UV_RUN_NOWAIT);
     int loop_rc = uv_loop_close(&f->loop);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    int rm_rc = system(cmd);
+    int rm_rc = tw_test_rm_rf(f->dir);
     free(f);
     return loop_rc == 0 && rm_rc == 0 ? 0 : -1;
 }
@@ -280,7 +278,7 @@ static void test_garbage_file_is_refused_as_not_a_database(void **state)
     tw_err err = {{0}};
     assert_int_equal(tw_store_open(&f->loop, f->path, only_t, &store, &err), -EBADMSG);
     assert_null(store);
-    char expected[200];
+    char expected[340];
     snprintf(expected, sizeof expected, "%s is not a database", f->path);
     assert_non_null(strstr(err.msg, expected));
     /* And we did not write into it. */
@@ -310,7 +308,7 @@ static void test_corrupt_database_is_refused_as_corrupt(void **state)
 static void test_missing_directory_names_the_file(void **state)
 {
     fixture *f = *state;
-    char path[200];
+    char path[300];
     snprintf(path, sizeof path, "%s/no/such/dir/collector.db", f->dir);
     tw_store *store = NULL;
     tw_err err = {{0}};
@@ -683,7 +681,7 @@ static void test_close_runs_every_pending_job_and_leaves_no_wal(void **state)
     for (int i = 0; i < WRITES + READS; i++)
         assert_int_equal(probes[i].status, 0);
     assert_int_equal(query_int(f->path, "SELECT count(*) FROM t"), WRITES);
-    char wal[160];
+    char wal[320];
     snprintf(wal, sizeof wal, "%s-wal", f->path);
     struct stat st;
     assert_true(stat(wal, &st) != 0 || st.st_size == 0);
