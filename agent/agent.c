@@ -2,6 +2,7 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,15 @@
 #include "fsutil.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "notify.h"
+#include "outbox.h"
+#include "sender.h"
+#include "status.h"
+#include "timefmt.h"
 #include "units.h"
+
+#define STOP_POLL_MS 50
 
 typedef struct tw_agent {
     uv_loop_t loop;
@@ -23,10 +31,25 @@ typedef struct tw_agent {
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t watchdog;
     uv_timer_t stop_deadline;
+    uv_timer_t stop_poll;
     int lock_fd;
     bool stopping;
+    bool closing_outputs;
     int exit_status;
+    int64_t started_ms;
+    tw_sender *sender;
+    tw_outbox *metrics_outbox;
+    tw_metrics *metrics;
+    tw_status *status;
+    /* reload: the next configuration waits while the pipeline stops */
+    bool reloading;
+    tw_agent_config next;
 } tw_agent;
+
+static bool has_metric_inputs(const tw_agent_config *c)
+{
+    return c->metrics.enabled || c->statsd.enabled || c->n_plugins > 0 || c->n_execs > 0;
+}
 
 static void apply_log_level(const tw_agent *agent)
 {
@@ -70,12 +93,74 @@ static void finish_stop(tw_agent *agent)
     uv_walk(&agent->loop, close_walk_cb, NULL);
 }
 
+static void outputs_closed(void *ctx)
+{
+    tw_agent *agent = ctx;
+    agent->metrics_outbox = NULL;
+    finish_stop(agent);
+}
+
+static void sender_closed(void *ctx)
+{
+    tw_agent *agent = ctx;
+    agent->sender = NULL;
+    if (agent->metrics_outbox)
+        tw_outbox_close(agent->metrics_outbox, outputs_closed, agent);
+    else
+        finish_stop(agent);
+}
+
+static void status_closed(void *ctx)
+{
+    (void)ctx;
+}
+
+/* Last step of a stop: whatever the sender still holds stays in the spool. */
+static void close_outputs(tw_agent *agent)
+{
+    if (agent->closing_outputs)
+        return;
+    agent->closing_outputs = true;
+    uv_timer_stop(&agent->stop_poll);
+    if (agent->status) {
+        tw_status_close(agent->status, status_closed, NULL);
+        agent->status = NULL;
+    }
+    if (agent->sender)
+        tw_sender_close(agent->sender, sender_closed, agent);
+    else
+        sender_closed(agent);
+}
+
+/* Waits for the last batches to be spooled and, while the endpoint answers,
+ * delivered. */
+static void on_stop_poll(uv_timer_t *timer)
+{
+    tw_agent *agent = timer->data;
+    if (agent->metrics || (agent->metrics_outbox && !tw_outbox_idle(agent->metrics_outbox)))
+        return;
+    close_outputs(agent);
+}
+
 static void on_stop_deadline(uv_timer_t *timer)
 {
     tw_agent *agent = timer->data;
+    if (agent->closing_outputs) {
+        tw_warn("stop is taking too long: exiting now");
+        finish_stop(agent);
+        return;
+    }
     tw_warn("stop_timeout reached: stopping with work unfinished; unacknowledged data "
             "stays in the spool and is sent after the next start");
-    finish_stop(agent);
+    close_outputs(agent);
+    /* One more grace period for the handles to close. */
+    uv_timer_start(&agent->stop_deadline, on_stop_deadline, 2000, 0);
+}
+
+static void metrics_stopped(void *ctx)
+{
+    tw_agent *agent = ctx;
+    agent->metrics = NULL;
 }
 
 static void begin_stop(tw_agent *agent, const char *why)
@@ -95,42 +180,118 @@ static void begin_stop(tw_agent *agent, const char *why)
     uv_timer_stop(&agent->watchdog);
     uv_timer_start(&agent->stop_deadline, on_stop_deadline, agent->config.agent.stop_timeout_ms,
                    0);
-    /* Inputs stop reading, batches in flight finish or stay spooled, state is
-     * persisted; with nothing in flight the stop completes at once. */
-    finish_stop(agent);
+    /* Inputs stop and their last samples are flushed into the spool; then
+     * the stop waits (polling) for in-flight batches, up to the deadline. */
+    if (agent->metrics)
+        tw_metrics_stop(agent->metrics, metrics_stopped, agent);
+    uv_timer_start(&agent->stop_poll, on_stop_poll, 0, STOP_POLL_MS);
+}
+
+static int start_metrics(tw_agent *agent, tw_err *err)
+{
+    if (!has_metric_inputs(&agent->config))
+        return 0;
+    tw_metrics_roots roots = {"/proc", "/sys"};
+    return tw_metrics_start(&agent->loop, &agent->config, &roots, agent->metrics_outbox,
+                            agent->sender, &agent->metrics, err);
+}
+
+static bool same_string(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool same_endpoint(const tw_endpoint_config *a, const tw_endpoint_config *b)
+{
+    return same_string(a->url, b->url) && same_string(a->region, b->region) &&
+           same_string(a->access_key_id, b->access_key_id) &&
+           same_string(a->secret_access_key, b->secret_access_key) &&
+           same_string(a->session_token, b->session_token) &&
+           same_string(a->profile, b->profile) &&
+           same_string(a->credentials_file, b->credentials_file) &&
+           a->timeout_ms == b->timeout_ms;
+}
+
+static void refuse_reload(tw_agent *agent, tw_agent_config *next, const char *why)
+{
+    tw_error("reload refused: %s; the running configuration stays in force", why);
+    tw_agent_config_free(next);
+    (void)agent;
+    tw_notify_ready("running (last reload refused: see the log)");
+}
+
+/* The old pipeline has flushed into the spool: swap configurations. */
+static void reload_metrics_stopped(void *ctx)
+{
+    tw_agent *agent = ctx;
+    agent->metrics = NULL;
+    agent->reloading = false;
+    if (agent->stopping) {
+        tw_agent_config_free(&agent->next);
+        return;
+    }
+    tw_agent_config_free(&agent->config);
+    agent->config = agent->next;
+    memset(&agent->next, 0, sizeof agent->next);
+    apply_log_level(agent);
+    tw_err err;
+    if (start_metrics(agent, &err) != 0)
+        tw_error("reload: metrics inputs could not start: %s; metrics stay off until the next "
+                 "reload or restart",
+                 err.msg);
+    tw_buf summary = TW_BUF_INIT;
+    describe(&agent->config, &summary);
+    tw_info("configuration reloaded: %s", summary.data);
+    tw_buf_free(&summary);
+    tw_notify_ready("running");
 }
 
 static void reload(tw_agent *agent)
 {
+    if (agent->reloading) {
+        tw_warn("SIGHUP while the previous reload is still in progress: ignored");
+        return;
+    }
     tw_notify_reloading();
     tw_info("SIGHUP: reloading %s", agent->config_path);
     tw_agent_config next;
     if (tw_agent_config_load(&next, agent->config_path) != 0) {
         for (size_t i = 0; i < next.conf.n_errors; i++)
             tw_error("reload: %s", next.conf.errors[i]);
-        tw_error("reload refused: %zu error%s in the new configuration; the running "
-                 "configuration stays in force",
-                 next.conf.n_errors, next.conf.n_errors == 1 ? "" : "s");
-        tw_agent_config_free(&next);
-        tw_notify_ready("running (last reload refused: see the log)");
+        char why[64];
+        snprintf(why, sizeof why, "%zu error%s in the new configuration", next.conf.n_errors,
+                 next.conf.n_errors == 1 ? "" : "s");
+        refuse_reload(agent, &next, why);
         return;
     }
     if (strcmp(next.agent.state_dir, agent->config.agent.state_dir) != 0) {
-        tw_error("reload refused: state_dir changed from %s to %s, which needs a restart; the "
-                 "running configuration stays in force",
+        char why[2 * PATH_MAX + 64];
+        snprintf(why, sizeof why, "state_dir changed from %s to %s, which needs a restart",
                  agent->config.agent.state_dir, next.agent.state_dir);
-        tw_agent_config_free(&next);
-        tw_notify_ready("running (last reload refused: see the log)");
+        refuse_reload(agent, &next, why);
         return;
     }
-    tw_agent_config_free(&agent->config);
-    agent->config = next;
-    apply_log_level(agent);
-    tw_buf summary = TW_BUF_INIT;
-    describe(&agent->config, &summary);
-    tw_info("configuration reloaded: %s", summary.data);
-    tw_buf_free(&summary);
-    tw_notify_ready("running");
+    if (!same_endpoint(&next.endpoint, &agent->config.endpoint)) {
+        /* A new sender first: if its URL or credentials are unusable, the
+         * running one carries on. The outbox moves over; what the old one had
+         * in flight is read from the spool again. */
+        tw_sender_options options = {.endpoint = &next.endpoint};
+        tw_sender *sender;
+        tw_err err;
+        if (tw_sender_new(&agent->loop, &options, &sender, &err) != 0) {
+            refuse_reload(agent, &next, err.msg);
+            return;
+        }
+        tw_outbox_set_sender(agent->metrics_outbox, sender);
+        tw_sender_close(agent->sender, NULL, NULL);
+        agent->sender = sender;
+    }
+    agent->next = next;
+    agent->reloading = true;
+    if (agent->metrics)
+        tw_metrics_stop(agent->metrics, reload_metrics_stopped, agent);
+    else
+        reload_metrics_stopped(agent);
 }
 
 static void on_signal(uv_signal_t *handle, int signum)
@@ -153,6 +314,90 @@ static void start_signal(tw_agent *agent, uv_signal_t *handle, int signum)
     uv_signal_init(&agent->loop, handle);
     handle->data = agent;
     uv_signal_start(handle, on_signal, signum);
+}
+
+static void describe_status(void *ctx, json_t *obj)
+{
+    tw_agent *agent = ctx;
+    json_object_set_new(obj, "version", json_string(TW_VERSION));
+    json_object_set_new(obj, "pid", json_integer(getpid()));
+    json_object_set_new(obj, "uptime_seconds",
+                        json_integer((tw_time_now_ms() - agent->started_ms) / 1000));
+    json_object_set_new(obj, "config", json_string(agent->config_path));
+    json_t *endpoint = json_object();
+    json_object_set_new(endpoint, "url", json_string(agent->config.endpoint.url));
+    json_object_set_new(endpoint, "region", json_string(agent->config.endpoint.region));
+    if (agent->sender) {
+        tw_sender_stats s;
+        tw_sender_stats_get(agent->sender, &s);
+        json_object_set_new(endpoint, "reachable", json_boolean(!s.endpoint_down));
+        json_object_set_new(endpoint, "requests", json_integer((json_int_t)s.attempts));
+        json_object_set_new(endpoint, "acknowledged", json_integer((json_int_t)s.acked));
+        json_object_set_new(endpoint, "retries", json_integer((json_int_t)s.retries));
+        json_object_set_new(endpoint, "rejected", json_integer((json_int_t)s.rejected));
+        json_object_set_new(endpoint, "expired", json_integer((json_int_t)s.expired));
+        json_object_set_new(endpoint, "bytes_sent", json_integer((json_int_t)s.bytes_sent));
+        json_object_set_new(endpoint, "clock_offset_ms", json_integer(s.clock_offset_ms));
+    }
+    json_object_set_new(obj, "endpoint", endpoint);
+    if (agent->metrics_outbox) {
+        tw_outbox_stats o;
+        tw_outbox_stats_get(agent->metrics_outbox, &o);
+        json_t *out = json_object();
+        json_object_set_new(out, "batches_queued", json_integer((json_int_t)o.pushed));
+        json_object_set_new(out, "batches_sent", json_integer((json_int_t)o.acked));
+        json_object_set_new(out, "batches_rejected", json_integer((json_int_t)o.rejected));
+        json_object_set_new(out, "batches_expired", json_integer((json_int_t)o.expired));
+        json_object_set_new(out, "batches_in_flight", json_integer(o.in_flight));
+        json_object_set_new(out, "spool_batches",
+                            json_integer((json_int_t)o.spool.pending_records));
+        json_object_set_new(out, "spool_bytes", json_integer((json_int_t)o.spool.pending_bytes));
+        json_object_set_new(out, "spool_dropped_batches",
+                            json_integer((json_int_t)o.spool.dropped_records));
+        json_object_set_new(out, "spool_oldest_ms", json_integer(o.spool.oldest_pending_ms));
+        json_object_set_new(obj, "metrics_output", out);
+    }
+    if (agent->metrics) {
+        json_t *m = json_object();
+        tw_metrics_status(agent->metrics, m);
+        json_object_set_new(obj, "metrics", m);
+    }
+}
+
+/* Sender, outboxes, pipelines, status socket. Returns an exit status. */
+static int start_outputs_and_inputs(tw_agent *agent)
+{
+    tw_err err;
+    tw_sender_options options = {.endpoint = &agent->config.endpoint};
+    if (tw_sender_new(&agent->loop, &options, &agent->sender, &err) != 0) {
+        tw_error("%s", err.msg);
+        return TW_EXIT_CONFIG;
+    }
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/spool", agent->config.agent.state_dir);
+    if (tw_mkdir_p(dir, 0700, &err) != 0) {
+        tw_error("%s", err.msg);
+        return TW_EXIT_FAILURE;
+    }
+    snprintf(dir, sizeof dir, "%s/spool/metrics", agent->config.agent.state_dir);
+    tw_outbox_options outbox = {
+        .name = "metrics",
+        .dir = dir,
+        .spool = {.max_bytes = agent->config.agent.spool_max_size},
+    };
+    if (tw_outbox_open(&agent->loop, agent->sender, &outbox, &agent->metrics_outbox, &err) != 0) {
+        tw_error("%s", err.msg);
+        return TW_EXIT_FAILURE;
+    }
+    if (start_metrics(agent, &err) != 0) {
+        tw_error("%s", err.msg);
+        return TW_EXIT_FAILURE;
+    }
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", agent->config.agent.state_dir, TW_STATUS_SOCKET_NAME);
+    if (tw_status_start(&agent->loop, path, describe_status, agent, &agent->status, &err) != 0)
+        tw_warn("%s; `trailwatch status` will not work, everything else does", err.msg);
+    return TW_EXIT_OK;
 }
 
 int tw_agent_run(const char *config_path, tw_agent_config *config,
@@ -179,10 +424,27 @@ int tw_agent_run(const char *config_path, tw_agent_config *config,
     start_signal(agent, &agent->sighup, SIGHUP);
     uv_timer_init(&agent->loop, &agent->stop_deadline);
     agent->stop_deadline.data = agent;
+    uv_timer_init(&agent->loop, &agent->stop_poll);
+    agent->stop_poll.data = agent;
     uv_timer_init(&agent->loop, &agent->watchdog);
     uint64_t watchdog_ms = tw_notify_watchdog_interval_ms();
     if (watchdog_ms > 0)
         uv_timer_start(&agent->watchdog, on_watchdog, watchdog_ms, watchdog_ms);
+    agent->started_ms = tw_time_now_ms();
+    int failed = start_outputs_and_inputs(agent);
+    if (failed != TW_EXIT_OK) {
+        agent->exit_status = failed;
+        agent->stopping = true;
+        if (agent->metrics)
+            tw_metrics_stop(agent->metrics, metrics_stopped, agent);
+        close_outputs(agent);
+        uv_run(&agent->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&agent->loop);
+        close(agent->lock_fd);
+        tw_agent_config_free(&agent->config);
+        free(agent);
+        return failed;
+    }
 
     tw_buf summary = TW_BUF_INIT;
     describe(&agent->config, &summary);

@@ -296,6 +296,39 @@ static const char *const log_levels[] = {"error", "warn", "notice", "info", "deb
 static const char *const log_formats[] = {"nginx", "nginx_error", "rails", "json",
                                           "syslog", "raw", NULL};
 static const char *const read_from_choices[] = {"head", "tail", NULL};
+static const char *const exec_modes[] = {"periodic", "daemon", NULL};
+static const char *const exec_formats[] = {"auto", "trailwatch", "collectd", "nagios", NULL};
+
+/* "name=value, name=value": CloudWatch dimension rules, at most 28 (the host
+ * dimension and one of the input's own must still fit under 30). */
+static int check_dimensions(const char *v, tw_err *err)
+{
+    char copy[4096];
+    const char *names[29], *values[29];
+    if (strlen(v) >= sizeof copy)
+        return tw_err_set(err, -EINVAL, "is too long (at most %zu characters)", sizeof copy - 1);
+    size_t n = tw_agent_config_dimensions(v, copy, sizeof copy, names, values, 29);
+    if (n == 0)
+        return tw_err_set(err, -EINVAL, "expected name=value pairs separated by commas");
+    if (n > 28)
+        return tw_err_set(err, -EINVAL, "at most 28 dimensions (CloudWatch allows 30, and "
+                                        "host and the input's own need room)");
+    for (size_t i = 0; i < n; i++) {
+        if (!names[i][0] || !values[i] || !values[i][0])
+            return tw_err_set(err, -EINVAL,
+                              "\"%.80s\" is not name=value (expected e.g. "
+                              "\"role=web, team=payments\")",
+                              names[i]);
+        for (const char *p = names[i]; *p; p++)
+            if (*p < 0x21 || *p > 0x7e)
+                return tw_err_set(err, -EINVAL, "dimension name \"%.80s\" must be printable "
+                                  "ASCII without blanks", names[i]);
+        if (strcmp(names[i], "host") == 0)
+            return tw_err_set(err, -EINVAL, "host is added by the agent (set [agent] hostname "
+                                            "to change its value)");
+    }
+    return 0;
+}
 
 /* KEY(name, type, struct, field, optional designated initializers...) */
 #define KEY(n, t, st, f, ...) {.name = n, .type = t, .offset = offsetof(st, f), __VA_ARGS__}
@@ -306,6 +339,11 @@ static const tw_conf_key agent_keys[] = {
     KEY("log_level", TW_CONF_ENUM, tw_agent_settings, log_level, .choices = log_levels),
     KEY("stop_timeout", TW_CONF_DURATION, tw_agent_settings, stop_timeout_ms,
         .min = 1 * SECOND, .max = 10 * MINUTE),
+    KEY("spool_max_size", TW_CONF_SIZE, tw_agent_settings, spool_max_size, .min = 1 * MiB,
+        .max = 1024 * 1024 * MiB),
+    KEY("self_metrics", TW_CONF_BOOL, tw_agent_settings, self_metrics),
+    KEY("self_namespace", TW_CONF_STRING, tw_agent_settings, self_namespace,
+        .check = check_namespace),
 };
 
 static const tw_conf_key endpoint_keys[] = {
@@ -332,10 +370,22 @@ static const tw_conf_key metrics_keys[] = {
     KEY("net", TW_CONF_BOOL, tw_metrics_config, net),
     KEY("disk", TW_CONF_BOOL, tw_metrics_config, disk),
     KEY("diskio", TW_CONF_BOOL, tw_metrics_config, diskio),
+    KEY("flush_interval", TW_CONF_DURATION, tw_metrics_config, flush_interval_ms,
+        .min = 1 * SECOND, .max = 1 * HOUR),
+    KEY("dimensions", TW_CONF_STRING, tw_metrics_config, dimensions, .check = check_dimensions),
+    KEY("max_series", TW_CONF_INT, tw_metrics_config, max_series, .min = 100, .max = 10000000),
+    KEY("net_include_loopback", TW_CONF_BOOL, tw_metrics_config, net_include_loopback),
+    KEY("net_interfaces", TW_CONF_STRING, tw_metrics_config, net_interfaces),
+    KEY("disk_mount_points", TW_CONF_STRING, tw_metrics_config, disk_mount_points),
 };
 
 static const tw_conf_key statsd_keys[] = {
     KEY("listen", TW_CONF_STRING, tw_statsd_config, listen, .check = check_listen),
+    KEY("flush_interval", TW_CONF_DURATION, tw_statsd_config, flush_interval_ms,
+        .min = 1 * SECOND, .max = 1 * HOUR),
+    KEY("receive_buffer", TW_CONF_SIZE, tw_statsd_config, receive_buffer, .min = 64 * KiB,
+        .max = 1024 * MiB),
+    KEY("max_series", TW_CONF_INT, tw_statsd_config, max_series, .min = 100, .max = 10000000),
 };
 
 static const tw_conf_key logs_keys[] = {
@@ -370,6 +420,8 @@ static const tw_conf_key exec_keys[] = {
     KEY("interval", TW_CONF_DURATION, tw_exec_config, interval_ms, .min = 1 * SECOND,
         .max = 1 * DAY),
     KEY("timeout", TW_CONF_DURATION, tw_exec_config, timeout_ms, .min = 100, .max = 1 * HOUR),
+    KEY("mode", TW_CONF_ENUM, tw_exec_config, mode, .choices = exec_modes),
+    KEY("format", TW_CONF_ENUM, tw_exec_config, format, .choices = exec_formats),
 };
 
 /* CloudWatch Logs accepts only these retention periods. */
@@ -403,6 +455,9 @@ static void set_defaults(tw_agent_config *c)
         .hostname = keep_string(c, tw_strdup(c->hostname_buf)),
         .log_level = "info",
         .stop_timeout_ms = 10 * SECOND,
+        .spool_max_size = 256 * MiB,
+        .self_metrics = true,
+        .self_namespace = "Trailwatch/Agent",
     };
     c->endpoint = (tw_endpoint_config){
         .url = TW_AGENT_DEFAULT_ENDPOINT,
@@ -412,9 +467,11 @@ static void set_defaults(tw_agent_config *c)
     c->metrics = (tw_metrics_config){
         .namespace_ = "CWAgent",
         .interval_ms = 60 * SECOND,
+        .max_series = 50000,
         .cpu = true, .mem = true, .net = true, .disk = true, .diskio = false,
     };
-    c->statsd = (tw_statsd_config){.listen = "127.0.0.1:8125"};
+    c->statsd = (tw_statsd_config){.listen = "127.0.0.1:8125", .flush_interval_ms = 10 * SECOND,
+                                   .receive_buffer = 8 * MiB, .max_series = 100000};
 }
 
 static void check_logs(tw_agent_config *c, const tw_conf_section *s, tw_logs_config *l)
@@ -510,16 +567,19 @@ static void add_exec(tw_agent_config *c, const tw_conf_section *s, const char *n
     c->execs = tw_realloc(c->execs, (c->n_execs + 1) * sizeof *c->execs);
     tw_exec_config *x = &c->execs[c->n_execs++];
     *x = (tw_exec_config){.name = name, .file = s->file, .line = s->line,
-                          .interval_ms = c->metrics.interval_ms, .timeout_ms = 10 * SECOND};
+                          .interval_ms = c->metrics.interval_ms, .mode = "periodic",
+                          .format = "auto"};
     if (tw_conf_apply(&c->conf, s, exec_keys, COUNT(exec_keys), x, false) != 0)
         return;
-    if (x->timeout_ms >= x->interval_ms) {
+    if (x->timeout_ms == 0) /* default: 10 s, never beyond the interval */
+        x->timeout_ms = x->interval_ms < 10 * SECOND ? x->interval_ms : 10 * SECOND;
+    if (x->timeout_ms > x->interval_ms) {
         const tw_conf_entry *e = tw_conf_find(s, "timeout");
         char timeout[32], interval[32];
         tw_duration_format(x->timeout_ms, timeout, sizeof timeout);
         tw_duration_format(x->interval_ms, interval, sizeof interval);
         tw_conf_error(&c->conf, e ? e->file : s->file, e ? e->line : s->line,
-                      "[%s] timeout (%s%s) must be shorter than interval (%s%s), or runs "
+                      "[%s] timeout (%s%s) must not be longer than interval (%s%s), or runs "
                       "would pile up",
                       s->name, timeout, e ? "" : ", the default", interval,
                       tw_conf_find(s, "interval") ? "" : ", from [metrics]");
@@ -584,6 +644,12 @@ static void interpret(tw_agent_config *c)
         }
     }
     check_endpoint(c);
+    if (c->metrics.flush_interval_ms == 0) { /* the interval, within 10 s .. 60 s */
+        uint64_t every = c->metrics.interval_ms;
+        c->metrics.flush_interval_ms = every < 10 * SECOND ? 10 * SECOND
+                                       : every > MINUTE    ? MINUTE
+                                                           : every;
+    }
     for (size_t i = 0; i < conf->n_sections; i++) {
         const tw_conf_section *s = &conf->sections[i];
         if (kind_of[i] == KIND_LOGS)
@@ -602,6 +668,40 @@ static void reset(tw_agent_config *c)
 {
     memset(c, 0, sizeof *c);
     tw_conf_init(&c->conf);
+}
+
+size_t tw_agent_config_dimensions(const char *text, char *buf, size_t size,
+                                  const char **names, const char **values, size_t max)
+{
+    snprintf(buf, size, "%s", text);
+    size_t n = 0;
+    char *save = NULL;
+    for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*item))
+            item++;
+        char *end = item + strlen(item);
+        while (end > item && isspace((unsigned char)end[-1]))
+            *--end = '\0';
+        if (*item == '\0')
+            continue;
+        if (n == max)
+            return max + 1;
+        char *eq = strchr(item, '=');
+        names[n] = item;
+        values[n] = NULL;
+        if (eq) {
+            char *name_end = eq;
+            while (name_end > item && isspace((unsigned char)name_end[-1]))
+                name_end--;
+            *name_end = '\0';
+            char *value = eq + 1;
+            while (isspace((unsigned char)*value))
+                value++;
+            values[n] = value;
+        }
+        n++;
+    }
+    return n;
 }
 
 int tw_agent_config_load(tw_agent_config *config, const char *path)

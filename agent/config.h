@@ -30,6 +30,9 @@ typedef struct tw_agent_settings {
     const char *hostname;  /* default: gethostname() */
     const char *log_level; /* error | warn | notice | info | debug */
     uint64_t stop_timeout_ms;
+    uint64_t spool_max_size; /* bytes, per destination */
+    bool self_metrics;       /* the agent's own counters as metrics */
+    const char *self_namespace;
 } tw_agent_settings;
 
 typedef struct tw_endpoint_config {
@@ -47,7 +50,13 @@ typedef struct tw_metrics_config {
     bool enabled; /* the [metrics] section is present */
     const char *namespace_;
     uint64_t interval_ms;
+    uint64_t flush_interval_ms; /* how often datums are sent */
+    const char *dimensions;     /* "name=value, name=value": added to every metric */
+    int64_t max_series;
     bool cpu, mem, net, disk, diskio;
+    bool net_include_loopback;
+    const char *net_interfaces;    /* blank-separated globs; NULL = all */
+    const char *disk_mount_points; /* blank-separated globs; NULL = all real filesystems */
 } tw_metrics_config;
 
 typedef struct tw_logs_config {
@@ -84,11 +93,16 @@ typedef struct tw_exec_config {
     const char *command;
     uint64_t interval_ms;
     uint64_t timeout_ms;
+    const char *mode;   /* periodic | daemon */
+    const char *format; /* auto | trailwatch | collectd | nagios */
 } tw_exec_config;
 
 typedef struct tw_statsd_config {
     bool enabled; /* the [statsd] section is present */
     const char *listen;
+    uint64_t flush_interval_ms;
+    uint64_t receive_buffer;
+    int64_t max_series;
 } tw_statsd_config;
 
 typedef struct tw_agent_config {
@@ -115,5 +129,11 @@ int tw_agent_config_load(tw_agent_config *config, const char *path);
 /* The same from a string, as if it were a file called name. */
 int tw_agent_config_load_string(tw_agent_config *config, const char *name, const char *text);
 void tw_agent_config_free(tw_agent_config *config);
+
+/* Splits [metrics] dimensions ("name=value, name=value") into at most max
+ * pairs pointing into buf (a copy the caller provides, size bytes).
+ * Returns the count; the value was checked when the config was loaded. */
+size_t tw_agent_config_dimensions(const char *text, char *buf, size_t size,
+                                  const char **names, const char **values, size_t max);
 
 #endif

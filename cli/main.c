@@ -7,6 +7,7 @@
 #include "check_config.h"
 #include "config.h"
 #include "log.h"
+#include "status_command.h"
 
 typedef struct command {
     const char *name;
@@ -29,6 +30,8 @@ static const command commands[] = {
      "\n"
      "Exit status: 0 valid, 1 not valid, 2 usage error.\n",
      run_check_config},
+    {"status", "show what the running agent is doing (endpoint, batches, spool, inputs)",
+     "Usage: trailwatch status [--config FILE] [--json]\n", tw_cli_status},
     {"version", "print the version", "Usage: trailwatch version\n", run_version},
     {"help", "show help for a command", "Usage: trailwatch help [COMMAND]\n", run_help},
 };

@@ -79,7 +79,8 @@ static const bad_case bad_cases[] = {
         "[metrics] unknown key \"intervall\" (did you mean \"interval\"?)"),
     ROW("[metrics]\nfrequency = 5s\n", 2,
         "[metrics] unknown key \"frequency\" (known keys: namespace, interval, cpu, mem, net, "
-        "disk, diskio)"),
+        "disk, diskio, flush_interval, dimensions, max_series, net_include_loopback, "
+        "net_interfaces, disk_mount_points)"),
     ROW("[logs a]\npath = /x\nlog_grup = /g\n", 3,
         "[logs a] unknown key \"log_grup\" (did you mean \"log_group\"?)"),
     /* typed values */
@@ -220,10 +221,10 @@ static const bad_case bad_cases[] = {
         "[logs b] path \"/var/log/x.log\" is already read by [logs a] (t.conf:1); a file read "
         "twice is shipped twice"),
     /* exec, plugin: rules and required keys */
-    ROW("[exec e]\ncommand = /bin/e\ninterval = 5s\ntimeout = 5s\n", 4,
-        "[exec e] timeout (5s) must be shorter than interval (5s), or runs would pile up"),
-    ROW("[metrics]\ninterval = 5s\n[exec e]\ncommand = /bin/e\n", 3,
-        "[exec e] timeout (10s, the default) must be shorter than interval (5s, from [metrics])"),
+    ROW("[exec e]\ncommand = /bin/e\ninterval = 5s\ntimeout = 6s\n", 4,
+        "[exec e] timeout (6s) must not be longer than interval (5s), or runs would pile up"),
+    ROW("[metrics]\ninterval = 5s\n[exec e]\ncommand = /bin/e\ntimeout = 10s\n", 5,
+        "[exec e] timeout (10s) must not be longer than interval (5s, from [metrics])"),
     ROW("[logs a]\nformat = json\n", 1, "[logs a] needs a \"path\" key"),
     /* Indented keys under a multi-line key would silently become its value. */
     ROW("[logs a]\n  path = /var/log/a.log\n  format = nginx\n", 3,
