@@ -105,39 +105,47 @@ static size_t split_globs(const char *text, char **buf, const char **out)
     return n;
 }
 
-static int open_host_inputs(tw_metrics *m, const tw_metrics_roots *roots, tw_err *err)
+/* A host input that cannot open (a container without /proc/diskstats) is
+ * left out with a warning: the others still run. */
+static void opened(int rc, const char *label, const tw_err *err)
+{
+    if (rc != 0)
+        tw_warn("%s metrics are off: %s", label, err->msg);
+}
+
+static void open_host_inputs(tw_metrics *m, const tw_metrics_roots *roots)
 {
     const tw_metrics_config *c = &m->config->metrics;
-    int rc = 0;
+    tw_err err;
     if (c->cpu) {
         tw_in_cpu_options o = {0};
-        rc = tw_in_cpu_open(roots->proc, roots->sys, &o, &m->cpu, err);
+        opened(tw_in_cpu_open(roots->proc, roots->sys, &o, &m->cpu, &err), "cpu", &err);
     }
-    if (rc == 0 && c->mem) {
+    if (c->mem) {
         tw_in_mem_options o = {0};
-        rc = tw_in_mem_open(roots->proc, roots->sys, &o, &m->mem, err);
+        opened(tw_in_mem_open(roots->proc, roots->sys, &o, &m->mem, &err), "mem", &err);
     }
-    if (rc == 0 && c->net) {
+    if (c->net) {
         tw_in_net_options o = {.include_loopback = c->net_include_loopback};
         if (split_globs(c->net_interfaces, &m->net_globs_buf, m->net_globs) > 0)
             o.interfaces = m->net_globs;
-        rc = tw_in_net_open(roots->proc, roots->sys, &o, &m->net, err);
+        opened(tw_in_net_open(roots->proc, roots->sys, &o, &m->net, &err), "net", &err);
     }
-    if (rc == 0 && c->disk) {
+    if (c->disk) {
         tw_in_disk_options o = {0};
         if (split_globs(c->disk_mount_points, &m->disk_globs_buf, m->disk_globs) > 0)
             o.mount_points = m->disk_globs;
-        rc = tw_in_disk_open(roots->proc, roots->sys, &o, &m->disk, err);
+        opened(tw_in_disk_open(roots->proc, roots->sys, &o, &m->disk, &err), "disk", &err);
     }
-    if (rc == 0 && c->diskio) {
+    if (c->diskio) {
         tw_in_diskio_options o = {0};
-        rc = tw_in_diskio_open(roots->proc, roots->sys, &o, &m->diskio, err);
+        opened(tw_in_diskio_open(roots->proc, roots->sys, &o, &m->diskio, &err), "diskio",
+               &err);
     }
     for (int i = 0; i < N_HOST; i++) {
         m->queues[i] = tw_sample_queue_new(MAX_HOST_SAMPLES);
         m->sinks[i] = tw_metric_agg_sink(m->agg, host_labels[i]);
     }
-    return rc;
 }
 
 static void host_work(uv_work_t *work)
@@ -309,6 +317,20 @@ static int start_statsd(tw_metrics *m, tw_err *err)
     return rc;
 }
 
+void tw_metrics_exec_options(const tw_exec_config *x, const char *hostname,
+                             tw_in_exec_options *out)
+{
+    *out = (tw_in_exec_options){
+        .name = x->name,
+        .command = x->command,
+        .interval_ms = x->interval_ms,
+        .timeout_ms = x->timeout_ms,
+        .mode = strcmp(x->mode, "daemon") == 0 ? TW_EXEC_MODE_DAEMON : TW_EXEC_MODE_PERIODIC,
+        .format = tw_exec_format_from_name(x->format),
+        .hostname = hostname,
+    };
+}
+
 static int start_execs(tw_metrics *m, tw_err *err)
 {
     const tw_agent_config *c = m->config;
@@ -317,15 +339,8 @@ static int start_execs(tw_metrics *m, tw_err *err)
         const tw_exec_config *x = &c->execs[i];
         exec_entry *e = &m->execs[m->n_execs];
         e->label = label_of("exec", x->name);
-        tw_in_exec_options o = {
-            .name = x->name,
-            .command = x->command,
-            .interval_ms = x->interval_ms,
-            .timeout_ms = x->timeout_ms,
-            .mode = strcmp(x->mode, "daemon") == 0 ? TW_EXEC_MODE_DAEMON : TW_EXEC_MODE_PERIODIC,
-            .format = tw_exec_format_from_name(x->format),
-            .hostname = c->agent.hostname,
-        };
+        tw_in_exec_options o;
+        tw_metrics_exec_options(x, c->agent.hostname, &o);
         tw_metric_sink sink = tw_metric_agg_sink(m->agg, e->label);
         if (tw_in_exec_start(m->loop, &o, &sink, &e->exec, err) != 0) {
             tw_err_prefix(err, "[exec %s]", x->name);
@@ -423,8 +438,10 @@ int tw_metrics_start(uv_loop_t *loop, const tw_agent_config *config,
     uv_timer_init(loop, &m->host_timer);
     uv_timer_init(loop, &m->flush_timer);
     m->host_timer.data = m->flush_timer.data = m;
-    int rc = config->metrics.enabled ? open_host_inputs(m, roots, err) : 0;
-    if (rc == 0 && config->statsd.enabled)
+    if (config->metrics.enabled)
+        open_host_inputs(m, roots);
+    int rc = 0;
+    if (config->statsd.enabled)
         rc = start_statsd(m, err);
     if (rc == 0)
         rc = start_execs(m, err);

@@ -47,6 +47,12 @@ int tw_metrics_start(uv_loop_t *loop, const tw_agent_config *config,
  * closed(ctx) once every handle is closed. */
 void tw_metrics_stop(tw_metrics *m, void (*closed)(void *ctx), void *ctx);
 
+/* The exec input's options for an [exec NAME] section (strings borrowed
+ * from config), as tw_metrics_start uses them; for check-config too. */
+struct tw_in_exec_options;
+void tw_metrics_exec_options(const tw_exec_config *config, const char *hostname,
+                             struct tw_in_exec_options *out);
+
 /* Adds the pipeline's counters to obj (for `trailwatch status`). */
 void tw_metrics_status(const tw_metrics *m, json_t *obj);
 

@@ -96,6 +96,7 @@ struct trailwatch_host {
     char init_error[1024]; /* the last error init logged */
 
     bool closing;
+    bool timer_closed;
     void (*closed)(void *);
     void *closed_arg;
 
@@ -607,7 +608,7 @@ static void note_result(tw_plugin_host *host, const collect_call *call)
     }
 }
 
-static void finish_close(tw_plugin_host *host);
+static void finish_close_when_idle(tw_plugin_host *host);
 
 static void collect_done(uv_work_t *work, int status)
 {
@@ -621,7 +622,7 @@ static void collect_done(uv_work_t *work, int status)
     }
     reset_call(call);
     if (host->closing)
-        finish_close(host);
+        finish_close_when_idle(host);
 }
 
 static void on_tick(uv_timer_t *timer)
@@ -713,9 +714,15 @@ int tw_plugin_host_open(uv_loop_t *loop, const tw_plugin_config *config, const c
     return 0;
 }
 
-static void on_timer_closed(uv_handle_t *handle)
+/* The last step of a close, once the timer is closed and no collect runs
+ * (called from whichever of the two callbacks comes last). */
+static void finish_close_when_idle(tw_plugin_host *host)
 {
-    tw_plugin_host *host = handle->data;
+    if (host->running || !host->timer_closed)
+        return;
+    host->lib.plugin->shutdown(host->state);
+    host->state = NULL;
+    unload(&host->lib);
     void (*closed)(void *) = host->closed;
     void *arg = host->closed_arg;
     free_host(host);
@@ -723,12 +730,11 @@ static void on_timer_closed(uv_handle_t *handle)
         closed(arg);
 }
 
-static void finish_close(tw_plugin_host *host)
+static void on_timer_closed(uv_handle_t *handle)
 {
-    host->lib.plugin->shutdown(host->state);
-    host->state = NULL;
-    unload(&host->lib);
-    uv_close((uv_handle_t *)&host->timer, on_timer_closed);
+    tw_plugin_host *host = handle->data;
+    host->timer_closed = true;
+    finish_close_when_idle(host);
 }
 
 void tw_plugin_host_close(tw_plugin_host *host, void (*closed)(void *arg), void *arg)
@@ -738,14 +744,13 @@ void tw_plugin_host_close(tw_plugin_host *host, void (*closed)(void *arg), void 
     host->closing = true;
     host->closed = closed;
     host->closed_arg = arg;
-    uv_timer_stop(&host->timer);
-    if (host->running) {
-        /* A queued collect is cancelled; a running one is waited for. Either
-         * way collect_done finishes the close. */
+    /* The timer is closed at once, so that a uv_walk closing every handle
+     * later in the agent's stop never meets it open. */
+    uv_close((uv_handle_t *)&host->timer, on_timer_closed);
+    /* A queued collect is cancelled; a running one is waited for (its
+     * samples are still delivered): collect_done then finishes the close. */
+    if (host->running)
         uv_cancel((uv_req_t *)&host->work);
-        return;
-    }
-    finish_close(host);
 }
 
 void tw_plugin_host_stats(const tw_plugin_host *host, tw_plugin_stats *out)

@@ -27,11 +27,11 @@
  * collects at :00 of every minute), and samples without a timestamp carry
  * their tick's time, so they line up with the aggregation periods.
  *
- * The host owns its uv_timer_t: close hosts with tw_plugin_host_close (and
- * let the loop run their closed callbacks) before any uv_walk that closes
- * every handle. A collect that never returns cannot be interrupted (it is
- * a thread in the plugin's code); closing then waits for it, and the
- * agent's stop deadline is what ends the process.
+ * The host owns a uv_timer_t, closed by tw_plugin_host_close: call it
+ * before any uv_walk that closes every handle. A collect that never returns
+ * cannot be interrupted (it is a thread in the plugin's code): its work
+ * request keeps uv_run from returning, so the agent's last-resort stop must
+ * uv_stop() the loop (or exit) rather than wait for the loop to empty.
  */
 #ifndef TW_PLUGIN_HOST_H
 #define TW_PLUGIN_HOST_H

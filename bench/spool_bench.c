@@ -122,7 +122,7 @@ int main(int argc, char **argv)
     statfs(base, &fs);
     printf("spool_bench: %s (filesystem magic 0x%lx), %.0f s per case\n", base,
            (unsigned long)fs.f_type, seconds);
-    printf(" record  fsync   appends/s      MB/s   records  reopen MB/s  read+ack/s\n");
+    printf("  record  fsync   appends/s      MB/s   records  reopen MB/s  read+ack/s\n");
     size_t sizes[] = {100 * 1000, 1000 * 1000};
     for (int i = 0; i < 2; i++) {
         run_case(base, sizes[i], TW_SPOOL_FSYNC_ALWAYS, seconds);

@@ -2,10 +2,11 @@
  * on loopback: how many datagrams per second it takes without losing any.
  *
  *   statsd_bench [--rate N] [--seconds S] [--senders N] [--flush-ms MS]
- *                [--sweep] [--from N] [--step N] [--to N]
+ *                [--receive-buffer BYTES] [--sweep] [--from N] [--step N] [--to N]
  *       (defaults: 200000 datagrams/s, 4 s, 1 sender thread, a flush every
- *        1000 ms; --sweep runs from 100000 in steps of 50000 up to 600000 and
- *        stops at the first rate with loss)
+ *        1000 ms, the listener's default receive buffer (8 MiB); --sweep runs
+ *        from 100000 in steps of 50000 up to 600000 and stops at the first
+ *        rate with loss, or the first the senders cannot reach)
  *
  * The listener runs in this process on its own libuv loop and thread, as in
  * the agent, with a sink that only counts samples. Sender threads, each with
@@ -48,11 +49,13 @@ typedef struct settings {
     double seconds;
     int senders;
     long flush_ms;
+    long receive_buffer;
 } settings;
 
 typedef struct listener_thread {
     pthread_t thread;
     long flush_ms;
+    long receive_buffer;
     uv_loop_t loop;
     uv_async_t stop;
     uv_timer_t poll;
@@ -119,7 +122,8 @@ static void *listener_main(void *arg)
     listener_thread *t = arg;
     uv_loop_init(&t->loop);
     tw_metric_sink sink = {counting_emit, t};
-    tw_in_statsd_options o = {.listen = "127.0.0.1:0", .flush_interval_ms = t->flush_ms};
+    tw_in_statsd_options o = {.listen = "127.0.0.1:0", .flush_interval_ms = t->flush_ms,
+                              .receive_buffer = (size_t)t->receive_buffer};
     tw_err err = {{0}};
     if (tw_in_statsd_start(&t->loop, &o, &sink, &t->statsd, &err) != 0) {
         fprintf(stderr, "statsd_bench: %s\n", err.msg);
@@ -268,6 +272,7 @@ static long long run(const settings *cfg, char (*pool)[128], size_t *lens, doubl
 {
     listener_thread *t = tw_calloc(1, sizeof *t);
     t->flush_ms = cfg->flush_ms;
+    t->receive_buffer = cfg->receive_buffer;
     pthread_create(&t->thread, NULL, listener_main, t);
     while (atomic_load(&t->port) == 0)
         usleep(1000);
@@ -331,7 +336,8 @@ static long long run(const settings *cfg, char (*pool)[128], size_t *lens, doubl
 static void usage(void)
 {
     fprintf(stderr, "usage: statsd_bench [--rate N] [--seconds S] [--senders N] [--flush-ms MS]\n"
-                    "                    [--sweep] [--from N] [--step N] [--to N]\n");
+                    "                    [--receive-buffer BYTES] [--sweep] [--from N] [--step N]\n"
+                    "                    [--to N]\n");
     exit(2);
 }
 
@@ -345,6 +351,7 @@ int main(int argc, char **argv)
         {"senders", required_argument, NULL, 'n'}, {"flush-ms", required_argument, NULL, 'f'},
         {"sweep", no_argument, NULL, 'w'},         {"from", required_argument, NULL, 'a'},
         {"step", required_argument, NULL, 'b'},    {"to", required_argument, NULL, 'c'},
+        {"receive-buffer", required_argument, NULL, 'm'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -358,18 +365,21 @@ int main(int argc, char **argv)
         case 'a': from = atol(optarg); break;
         case 'b': step = atol(optarg); break;
         case 'c': to = atol(optarg); break;
+        case 'm': cfg.receive_buffer = atol(optarg); break;
         default: usage();
         }
     }
     if (cfg.rate <= 0 || cfg.seconds <= 0 || cfg.senders <= 0 || cfg.flush_ms <= 0 ||
-        from <= 0 || step <= 0)
+        cfg.receive_buffer < 0 || from <= 0 || step <= 0)
         usage();
     tw_log_init("statsd_bench", TW_LOG_WARN);
     char (*pool)[128] = tw_malloc(POOL * sizeof *pool);
     size_t *lens = tw_malloc(POOL * sizeof *lens);
     build_pool(pool, lens);
-    printf("statsd_bench: %d sender thread%s, %.1f s per run, flush every %ld ms, %ld CPUs\n",
+    printf("statsd_bench: %d sender thread%s, %.1f s per run, flush every %ld ms, receive "
+           "buffer %ld bytes, %ld CPUs\n",
            cfg.senders, cfg.senders == 1 ? "" : "s", cfg.seconds, cfg.flush_ms,
+           cfg.receive_buffer ? cfg.receive_buffer : (long)TW_IN_STATSD_DEFAULT_RECEIVE_BUFFER,
            sysconf(_SC_NPROCESSORS_ONLN));
     double achieved = 0;
     if (!sweep) {

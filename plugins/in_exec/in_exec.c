@@ -1,12 +1,14 @@
 /* in_exec.c — the exec input's runner: spawning the command on the libuv
  * loop in its own process group, reading its stdout and stderr line by line,
  * the timeout and kill sequence, periodic and daemon scheduling, failure
- * reports and counters. Line parsing is exec_parse.c's, command splitting
- * exec_command.c's. See in_exec.h.
+ * reports and counters. Line cutting is exec_lines.c's, parsing
+ * exec_parse.c's, command splitting exec_command.c's. See in_exec.h.
  */
 #include "in_exec.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 
 #include "buf.h"
 #include "exec_command.h"
+#include "exec_lines.h"
 #include "log.h"
 #include "mem.h"
 #include "timefmt.h"
@@ -49,13 +52,6 @@ typedef struct report_memory {
     uint64_t at_ms;
     uint64_t suppressed;
 } report_memory;
-
-/* Splits a byte stream into lines of at most TW_EXEC_LINE_MAX bytes. */
-typedef struct line_reader {
-    tw_buf partial;
-    bool discarding; /* the rest of a line already reported as too long */
-    bool eof;
-} line_reader;
 
 typedef struct exec_run exec_run;
 
@@ -99,7 +95,7 @@ struct exec_run {
     int open_handles;
     int64_t start_ms;       /* wall clock: the samples' time */
     uint64_t start_loop_ms; /* loop clock: durations */
-    line_reader out_lines, err_lines;
+    tw_exec_lines out_lines, err_lines;
     uint64_t line_no;
     bool exited, finished, timed_out, stop_requested;
     bool leftovers; /* exited, but what it started kept its output open */
@@ -184,7 +180,8 @@ static char **build_env(const tw_in_exec *x)
     char **env = tw_calloc(n + 3, sizeof *env);
     size_t k = 0;
     for (char **e = environ; e && *e; e++)
-        if (strncmp(*e, "COLLECTD_INTERVAL=", 18) != 0 && strncmp(*e, "COLLECTD_HOSTNAME=", 18) != 0)
+        if (strncmp(*e, "COLLECTD_INTERVAL=", 18) != 0 &&
+            strncmp(*e, "COLLECTD_HOSTNAME=", 18) != 0)
             env[k++] = tw_strdup(*e);
     tw_buf b = TW_BUF_INIT;
     tw_buf_printf(&b, "COLLECTD_INTERVAL=%.3f", (double)x->interval_ms / 1000.0);
@@ -295,8 +292,9 @@ static void on_notification(void *ctx, const char *severity, const char *message
 
 /* ---- reading ------------------------------------------------------------ */
 
-static void on_stdout_line(exec_run *run, const char *line, size_t len, bool cut)
+static void on_stdout_line(void *ctx, const char *line, size_t len, bool cut)
 {
+    exec_run *run = ctx;
     tw_in_exec *x = run->exec;
     x->stats.lines++;
     run->line_no++;
@@ -312,8 +310,9 @@ static void on_stdout_line(exec_run *run, const char *line, size_t len, bool cut
         bad_line(run, why, line, len);
 }
 
-static void on_stderr_line(exec_run *run, const char *line, size_t len, bool cut)
+static void on_stderr_line(void *ctx, const char *line, size_t len, bool cut)
 {
+    exec_run *run = ctx;
     tw_in_exec *x = run->exec;
     x->stats.stderr_lines++;
     while (len > 0 && line[len - 1] == '\r')
@@ -328,47 +327,6 @@ static void on_stderr_line(exec_run *run, const char *line, size_t len, bool cut
     tw_warn("exec %s: stderr: %s%s", x->name, run->last_stderr, cut ? " (cut at 64 KiB)" : "");
 }
 
-typedef void line_fn(exec_run *run, const char *line, size_t len, bool cut);
-
-static void feed_lines(exec_run *run, line_reader *r, const char *data, size_t len, line_fn *fn)
-{
-    while (len > 0) {
-        const char *nl = memchr(data, '\n', len);
-        size_t piece = nl ? (size_t)(nl - data) : len;
-        size_t used = piece + (nl != NULL);
-        if (r->discarding) {
-            r->discarding = nl == NULL;
-        } else if (r->partial.len + piece > TW_EXEC_LINE_MAX) {
-            size_t room = TW_EXEC_SHOW_MAX > r->partial.len ? TW_EXEC_SHOW_MAX - r->partial.len : 0;
-            tw_buf_append(&r->partial, data, piece < room ? piece : room);
-            fn(run, tw_buf_cstr(&r->partial), r->partial.len, true);
-            tw_buf_reset(&r->partial);
-            r->discarding = nl == NULL;
-        } else if (nl == NULL) {
-            tw_buf_append(&r->partial, data, piece);
-        } else if (r->partial.len == 0) {
-            fn(run, data, piece, false);
-        } else {
-            tw_buf_append(&r->partial, data, piece);
-            fn(run, tw_buf_cstr(&r->partial), r->partial.len, false);
-            tw_buf_reset(&r->partial);
-        }
-        data += used;
-        len -= used;
-    }
-}
-
-/* The last line may lack its newline. */
-static void end_lines(exec_run *run, line_reader *r, line_fn *fn)
-{
-    if (r->eof)
-        return;
-    r->eof = true;
-    if (r->partial.len > 0 && !r->discarding)
-        fn(run, tw_buf_cstr(&r->partial), r->partial.len, false);
-    tw_buf_free(&r->partial);
-}
-
 static void maybe_finish(exec_run *run);
 
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
@@ -381,14 +339,14 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
     exec_run *run = stream->data;
     bool is_out = stream == (uv_stream_t *)&run->out;
-    line_reader *r = is_out ? &run->out_lines : &run->err_lines;
-    line_fn *fn = is_out ? on_stdout_line : on_stderr_line;
+    tw_exec_lines *r = is_out ? &run->out_lines : &run->err_lines;
+    tw_exec_line_fn *fn = is_out ? on_stdout_line : on_stderr_line;
     if (n > 0) {
-        feed_lines(run, r, buf->base, (size_t)n, fn);
+        tw_exec_lines_feed(r, buf->base, (size_t)n, fn, run);
     } else if (n < 0) {
         /* UV_EOF, or a read error, which ends the stream all the same. */
         uv_read_stop(stream);
-        end_lines(run, r, fn);
+        tw_exec_lines_end(r, fn, run);
         maybe_finish(run);
     }
 }
@@ -397,8 +355,12 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 
 static void kill_group(exec_run *run, int sig)
 {
+    /* kill(0 or -1, ...) would hit the agent's own group, or everything. */
+    if (run->process.pid <= 1)
+        return;
     /* With UV_PROCESS_DETACHED the child called setsid(): its pid is the
-     * group id of everything it started that did not leave the group. */
+     * group id of everything it started that did not leave the group (the
+     * id stays taken while any member lives, even after the leader). */
     if (kill(-run->process.pid, sig) != 0 && errno != ESRCH)
         tw_warn("exec %s: kill(-%d, %s): %s", run->exec->name, run->process.pid,
                 sig == SIGKILL ? "SIGKILL" : "SIGTERM", strerror(errno));
@@ -429,8 +391,8 @@ static void on_run_timer(uv_timer_t *timer)
         run->kill_stage = 3;
         uv_read_stop((uv_stream_t *)&run->out);
         uv_read_stop((uv_stream_t *)&run->err);
-        end_lines(run, &run->out_lines, on_stdout_line);
-        end_lines(run, &run->err_lines, on_stderr_line);
+        tw_exec_lines_end(&run->out_lines, on_stdout_line, run);
+        tw_exec_lines_end(&run->err_lines, on_stderr_line, run);
         maybe_finish(run);
         break;
     }
@@ -469,8 +431,8 @@ static void on_run_handle_closed(uv_handle_t *handle)
     if (--run->open_handles > 0)
         return;
     tw_in_exec *x = run->exec;
-    tw_buf_free(&run->out_lines.partial);
-    tw_buf_free(&run->err_lines.partial);
+    tw_exec_lines_free(&run->out_lines);
+    tw_exec_lines_free(&run->err_lines);
     free(run);
     x->runs_alive--;
     maybe_closed(x);
@@ -590,9 +552,12 @@ static void finish_run(exec_run *run)
         tw_debug("exec %s: stopped after %s", x->name, took);
     } else if (clean && !daemon) {
         emit_nagios_status(x, run, TW_NAGIOS_OK);
+        bool nagios = x->format == TW_EXEC_FORMAT_NAGIOS || x->parser.nagios_seen;
         if (x->failures_in_a_row > 0)
-            tw_info("exec %s: ran successfully again after %llu failed run%s", x->name,
-                    (unsigned long long)x->failures_in_a_row, x->failures_in_a_row == 1 ? "" : "s");
+            tw_info("exec %s: %s again after %llu run%s that %s not", x->name,
+                    nagios ? "check is OK" : "ran successfully",
+                    (unsigned long long)x->failures_in_a_row, x->failures_in_a_row == 1 ? "" : "s",
+                    nagios ? "were" : "did");
         x->failures_in_a_row = 0;
         /* The next failure is news again. */
         memset(x->reports, 0, sizeof x->reports);
@@ -665,6 +630,32 @@ static void spawn_failed(tw_in_exec *x, exec_run *run, int rc)
     close_run(run);
 }
 
+/* libuv gives the child every descriptor not marked close-on-exec, and
+ * libcurl (its sockets, its multi wakeup pair) does not mark its own: a
+ * command would hold the agent's connections open, and anything it leaves
+ * running would keep holding them. So every descriptor from 3 up is marked
+ * before a spawn; the agent itself execs nothing else. */
+static void mark_descriptors_cloexec(void)
+{
+#ifdef CLOSE_RANGE_CLOEXEC
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+        return;
+#endif
+    DIR *dir = opendir("/proc/self/fd"); /* kernels before 5.11 */
+    if (dir == NULL)
+        return;
+    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        if (*end != '\0' || end == e->d_name || fd < 3 || fd == dirfd(dir))
+            continue;
+        int flags = fcntl((int)fd, F_GETFD);
+        if (flags >= 0 && !(flags & FD_CLOEXEC))
+            fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+    closedir(dir);
+}
+
 static void start_run(tw_in_exec *x)
 {
     exec_run *run = tw_calloc(1, sizeof *run);
@@ -693,6 +684,7 @@ static void start_run(tw_in_exec *x)
     run->start_loop_ms = uv_now(x->loop);
     tw_exec_parser_reset(&x->parser);
     x->parser.default_time_ms = run->start_ms;
+    mark_descriptors_cloexec();
     int rc = uv_spawn(x->loop, &run->process, &options);
     run->process.data = run->out.data = run->err.data = run->timer.data = run;
     if (rc != 0) {

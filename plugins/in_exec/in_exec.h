@@ -15,13 +15,15 @@
  * The command is split into words with shell-like quoting (exec_command.h)
  * but no shell runs it. The process gets its own session and process group
  * (setsid), stdin from /dev/null, the agent's environment plus
- * COLLECTD_INTERVAL and COLLECTD_HOSTNAME, and pipes for stdout and stderr
- * read on the loop. stderr lines are logged as warnings prefixed with the
+ * COLLECTD_INTERVAL and COLLECTD_HOSTNAME, pipes for stdout and stderr read
+ * on the loop, and no other descriptor of the agent's (before each spawn,
+ * every descriptor from 3 up is marked close-on-exec, process-wide: libcurl
+ * leaves its sockets inheritable). stderr lines are logged as warnings prefixed with the
  * exec's name, 10 per run (per minute when runs are closer than that, and
- * in daemon mode), then only counted; bad output lines likewise. Failures (cannot start, non-zero exit, killed
- * by a signal, timed out) are logged with what happened and counted; the
- * same failure is logged at most once a minute. Nothing here stops the
- * agent.
+ * in daemon mode), then only counted; bad output lines likewise. Failures
+ * (cannot start, non-zero exit, killed by a signal, timed out) are logged
+ * with what happened and counted; the same failure is logged at most once a
+ * minute. Nothing here stops the agent.
  *
  * Everything runs on the loop's thread; no call blocks.
  */
@@ -94,7 +96,7 @@ typedef struct tw_in_exec_stats {
     uint64_t runs;          /* processes started */
     uint64_t ended;         /* runs over: exited (or killed) and output read to the end */
     uint64_t skipped;       /* periodic: intervals skipped, the previous run still going */
-    uint64_t restarts;      /* daemon: starts after the process exited */
+    uint64_t restarts;      /* daemon: starts after an exit or a failed start */
     uint64_t spawn_errors;  /* could not start the command */
     uint64_t exit_errors;   /* exited with a non-zero status */
     uint64_t signal_errors; /* killed by a signal it did not get from us */

@@ -252,7 +252,7 @@ class StatsdTest(AgentMetricsTestCase):
         packets = ["checkout.count:1|c|#env:test", "checkout.count:2|c|#env:test",
                    "queue.depth:42|g", "api.latency:12|ms", "api.latency:30|ms"]
         for p in packets:
-            subprocess.run(["nc", "-u", "-w0", "127.0.0.1", str(port)], input=p, text=True,
+            subprocess.run(["nc", "-u", "-w1", "127.0.0.1", str(port)], input=p, text=True,
                            check=True, timeout=10)
         points = self.wait_datapoints("checkout.count", [("host", HOST), ("env", "test")], start)
         # Both increments arrive, whichever flushes they fell into.

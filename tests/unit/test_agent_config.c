@@ -582,7 +582,7 @@ static void test_check_config_summarises_a_valid_config(void **state)
                         "format = nginx\n"
                         "audit = yes\n"
                         "[plugin redis]\n"
-                        "library = redis.so\n"
+                        "library = loadavg.so\n"
                         "[exec depth]\n"
                         "command = /usr/bin/depth\n"
                         "timeout = 1s\n"
@@ -606,7 +606,7 @@ static void test_check_config_summarises_a_valid_config(void **state)
              "  logs      nginx: /var/log/nginx/access.log (nginx) -> /trailwatch/nginx + audit "
              "events\n"
              "  logs      app: /var/log/app.json (json) -> /trailwatch/app\n"
-             "  plugin    redis: redis.so\n"
+             "  plugin    redis: loadavg.so\n"
              "  exec      depth: /usr/bin/depth\n"
              "  statsd    127.0.0.1:8125\n",
              f->path, f->path, d);

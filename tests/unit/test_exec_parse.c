@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "exec_lines.h"
 #include "exec_parse.h"
 
 #define COUNT(array) (sizeof(array) / sizeof((array)[0]))
@@ -416,6 +417,52 @@ static void test_escape_for_the_log(void **state)
     assert_true(strlen(small) < sizeof small);
 }
 
+/* What tw_exec_lines hands over, as "len:first-bytes[cut]|" per line. */
+static void collect_line(void *ctx, const char *line, size_t len, bool cut)
+{
+    tw_buf *out = ctx;
+    tw_buf_printf(out, "%zu:%.*s%s|", len, (int)(len < 8 ? len : 8), line, cut ? "[cut]" : "");
+}
+
+static void split_in_chunks(const char *data, size_t len, size_t chunk, tw_buf *out)
+{
+    tw_exec_lines r = {TW_BUF_INIT, false, false};
+    for (size_t at = 0; at < len; at += chunk)
+        tw_exec_lines_feed(&r, data + at, len - at < chunk ? len - at : chunk, collect_line, out);
+    tw_exec_lines_end(&r, collect_line, out);
+    tw_exec_lines_end(&r, collect_line, out); /* twice: nothing more */
+    tw_exec_lines_free(&r);
+}
+
+/* The runner's line cutting: the same lines whatever the pipe's chunks;
+ * a line over 64 KiB handed over once, cut, and the rest of it skipped; the
+ * last line without its newline kept. */
+static void test_output_is_cut_into_lines_whatever_the_chunks(void **state)
+{
+    (void)state;
+    tw_buf stream = TW_BUF_INIT;
+    tw_buf_puts(&stream, "a 1\n\nbb 2\r\n");
+    for (int i = 0; i < TW_EXEC_LINE_MAX + 10; i++)
+        tw_buf_putc(&stream, 'x');
+    tw_buf_puts(&stream, "\nexact ");
+    for (int i = 0; i < TW_EXEC_LINE_MAX - 6; i++)
+        tw_buf_putc(&stream, 'y');
+    tw_buf_puts(&stream, "\nlast 3");
+    char want[256];
+    snprintf(want, sizeof want, "3:a 1|0:|5:bb 2\r|%d:xxxxxxxx[cut]|%d:exact yy|6:last 3|",
+             TW_EXEC_SHOW_MAX, TW_EXEC_LINE_MAX);
+    static const size_t chunks[] = {1, 2, 3, 7, 100, 4096, 65536, 1 << 20};
+    for (size_t i = 0; i < COUNT(chunks); i++) {
+        tw_buf got = TW_BUF_INIT;
+        split_in_chunks(stream.data, stream.len, chunks[i], &got);
+        if (strcmp(tw_buf_cstr(&got), want) != 0)
+            print_error("chunks of %zu: %s\n", chunks[i], tw_buf_cstr(&got));
+        assert_string_equal(tw_buf_cstr(&got), want);
+        tw_buf_free(&got);
+    }
+    tw_buf_free(&stream);
+}
+
 static void test_format_names(void **state)
 {
     (void)state;
@@ -438,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_auto_detection_per_line),
         cmocka_unit_test(test_sink_refusal_is_a_bad_line),
         cmocka_unit_test(test_escape_for_the_log),
+        cmocka_unit_test(test_output_is_cut_into_lines_whatever_the_chunks),
         cmocka_unit_test(test_format_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

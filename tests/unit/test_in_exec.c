@@ -273,8 +273,14 @@ static void test_script_metrics_arrive_with_the_run_start_time(void **state)
     fixture *f = *state;
     char *cmd = command(f, "metrics.sh");
     tw_in_exec_options o = {.command = cmd, .interval_ms = 60000};
+    int leak[2];
+    assert_int_equal(pipe(leak), 0); /* no O_CLOEXEC, as libcurl leaves its sockets */
+    char leak_fd[16];
+    snprintf(leak_fd, sizeof leak_fd, "%d", leak[1]);
+    setenv("TW_TEST_LEAK_FD", leak_fd, 1);
     int64_t before = tw_time_now_ms();
     start(f, &o);
+    unsetenv("TW_TEST_LEAK_FD");
     assert_true(wait_for(f, first_run_ended, 5000));
     int64_t after = tw_time_now_ms();
 
@@ -285,16 +291,19 @@ static void test_script_metrics_arrive_with_the_run_start_time(void **state)
     assert_sample(f, "stdin_read_status 1 None");         /* stdin is /dev/null */
     assert_sample(f, "own_process_group 1 -");
     assert_sample(f, "no_newline_at_end 5 -");
-    assert_int_equal(f->n_samples, 7);
+    assert_sample(f, "inherited_fd 0 -");
+    assert_int_equal(f->n_samples, 8);
+    close(leak[0]);
+    close(leak[1]);
     for (size_t i = 0; i < f->n_samples; i++) {
         assert_true(f->samples[i].time_ms >= before && f->samples[i].time_ms <= after);
         assert_int_equal(f->samples[i].time_ms, f->samples[0].time_ms);
     }
     tw_in_exec_stats s = stats_of(f);
     assert_int_equal(s.runs, 1);
-    assert_int_equal(s.lines, 9);
+    assert_int_equal(s.lines, 10);
     assert_int_equal(s.bad_lines, 0);
-    assert_int_equal(s.metrics, 7);
+    assert_int_equal(s.metrics, 8);
     assert_int_equal(s.exit_errors + s.signal_errors + s.timeouts + s.spawn_errors, 0);
     assert_false(s.running);
     assert_log_has(f, "exec test: notification (warning): queue is getting long", 1);
@@ -411,6 +420,25 @@ static void test_command_failing_every_interval_does_not_flood_the_log(void **st
     assert_log_has(f, "not logged", 0);
     stop_exec(f);
     assert_log_has(f, "more stderr lines in the last ", 1);
+    free(cmd);
+}
+
+static bool three_runs_ended(fixture *f)
+{
+    return stats_of(f).ended >= 3;
+}
+
+static void test_recovery_after_a_failure_is_logged(void **state)
+{
+    fixture *f = *state;
+    char *cmd = command(f, "flaky.sh");
+    tw_in_exec_options o = {.command = cmd, .interval_ms = 150};
+    start(f, &o);
+    assert_true(wait_for(f, three_runs_ended, 5000));
+    assert_int_equal(stats_of(f).exit_errors, 1);
+    assert_true(f->n_samples >= 2);
+    assert_log_has(f, "exec test: exited with status 1", 1);
+    assert_log_has(f, "exec test: ran successfully again after 1 run that did not", 1);
     free(cmd);
 }
 
@@ -730,6 +758,7 @@ int main(void)
         T(test_skipped_intervals_are_counted),
         T(test_nonzero_exit_is_reported_with_stderr_and_metrics_kept),
         T(test_command_failing_every_interval_does_not_flood_the_log),
+        T(test_recovery_after_a_failure_is_logged),
         T(test_garbage_and_binary_lines_are_counted_and_the_rest_kept),
         T(test_command_that_cannot_start_is_reported_and_retried),
         T(test_nagios_check_exit_status_is_a_metric),

@@ -15,4 +15,7 @@ echo "stdin_read_status $? None"
 # Its own process group: field 5 of /proc/PID/stat is the group.
 set -- $(cat /proc/$$/stat)
 [ "$5" = "$$" ] && echo "own_process_group 1" || echo "own_process_group 0"
+# Only stdin, stdout and stderr come from the agent: the test left
+# descriptor $TW_TEST_LEAK_FD open without close-on-exec.
+[ -e "/proc/$$/fd/$TW_TEST_LEAK_FD" ] && echo "inherited_fd 1" || echo "inherited_fd 0"
 printf 'no_newline_at_end 5'
