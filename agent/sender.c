@@ -329,6 +329,8 @@ static int start_attempt(job *j, tw_err *err)
     tw_request *req = j->req;
     refresh_credentials_if_changed(s);
 
+    if (!s->credentials && resolve_credentials(s, err) != 0)
+        return -EAGAIN; /* retried like an endpoint that is down: nothing is dropped */
     tw_sigv4_header headers[6];
     size_t n = 0;
     headers[n++] = tw_sigv4_header_of("Host", s->host);
@@ -491,11 +493,16 @@ static bool correct_clock(tw_sender *s, const job *j)
 
 static void retry_now_or_later(job *j, uint64_t delay_ms);
 
+static void schedule_retry(job *j, long http_status, const char *code, const char *why);
+
 static void on_retry_timer(uv_timer_t *timer)
 {
     job *j = timer->data;
     tw_err err;
-    if (start_attempt(j, &err) != 0)
+    int rc = start_attempt(j, &err);
+    if (rc == -EAGAIN)
+        schedule_retry(j, 0, "NoCredentials", err.msg);
+    else if (rc != 0)
         job_finish(j, TW_SEND_REJECTED, 0, "SigningFailed", err.msg);
 }
 
@@ -704,8 +711,11 @@ int tw_sender_new(uv_loop_t *loop, const tw_sender_options *options, tw_sender *
     s->timeout_ms = s->endpoint->timeout_ms ? s->endpoint->timeout_ms : 30000;
     s->region = tw_strdup(s->endpoint->region);
     int rc = split_url(s, s->endpoint->url, err);
-    if (rc == 0)
-        rc = resolve_credentials(s, err);
+    if (rc == 0 && resolve_credentials(s, err) != 0) {
+        /* Not fatal: batches wait in the spool and each attempt looks again
+         * (a credentials file written after the agent started is found). */
+        tw_error("%s; batches are kept in the spool until credentials are found", err->msg);
+    }
     if (rc != 0) {
         free(s->host);
         free(s->base_url);
@@ -725,8 +735,9 @@ int tw_sender_new(uv_loop_t *loop, const tw_sender_options *options, tw_sender *
     uv_timer_init(loop, &s->curl_timer);
     s->curl_timer.data = s;
     s->open_handles = 1;
-    tw_info("sending to %s (region %s) with AWS credentials from %s", s->base_url, s->region,
-            s->credentials->source);
+    if (s->credentials)
+        tw_info("sending to %s (region %s) with AWS credentials from %s", s->base_url,
+                s->region, s->credentials->source);
     *out = s;
     return 0;
 }

@@ -78,8 +78,9 @@ typedef struct tw_sender_stats {
 } tw_sender_stats;
 
 /* Resolves credentials (agent/credentials.h) and prepares the transfer
- * engine. Fails with a sentence when the URL is unusable or no credentials
- * are found. */
+ * engine. Fails with a sentence when the URL is unusable. Missing
+ * credentials are logged, not fatal: every attempt looks for them again,
+ * and requests wait (retried like an endpoint that is down) until found. */
 int tw_sender_new(uv_loop_t *loop, const tw_sender_options *options, tw_sender **out,
                   tw_err *err);
 

@@ -23,6 +23,7 @@
 #define DATAGRAM_SLOTS 20
 #define LOGGED_LINE_CHARS 200
 #define LOGGED_RECEIVE_ERRORS 5
+#define DRAIN_MAX 100000
 
 struct tw_in_statsd {
     uv_udp_t udp;
@@ -259,10 +260,13 @@ static int bind_address(tw_in_statsd *l, const char *host, const char *port, tw_
     if (rc != 0)
         return tw_err_set(err, -EINVAL, "cannot listen for statsd on %s: %s", l->listen,
                           gai_strerror(rc));
+    /* A name such as "localhost" may give ::1 and 127.0.0.1; statsd clients
+     * mostly send over IPv4, so that comes first. */
+    int preferred = host[0] ? AF_INET : AF_INET6;
     rc = UV_EADDRNOTAVAIL;
     for (int pass = 0; pass < 2 && rc != 0; pass++)
         for (struct addrinfo *ai = found; ai && rc != 0; ai = ai->ai_next)
-            if (pass == 1 || host[0] || ai->ai_family == AF_INET6)
+            if (pass == 1 || ai->ai_family == preferred)
                 rc = uv_udp_bind(&l->udp, ai->ai_addr, 0);
     freeaddrinfo(found);
     if (rc != 0)
@@ -401,10 +405,43 @@ int tw_in_statsd_port(const tw_in_statsd *l)
     return l->port;
 }
 
+/* What the kernel already holds when the agent stops is read here, so that
+ * the last flush has it: the loop may not have run since it arrived. At most
+ * DRAIN_MAX datagrams, so that a sender that never pauses cannot hold up the
+ * stop. */
+static void drain_socket(tw_in_statsd *l)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&l->udp, &fd) != 0)
+        return;
+    struct mmsghdr msgs[DATAGRAM_SLOTS];
+    struct iovec iov[DATAGRAM_SLOTS];
+    struct sockaddr_storage from[DATAGRAM_SLOTS];
+    for (size_t total = 0; total < DRAIN_MAX;) {
+        for (int i = 0; i < DATAGRAM_SLOTS; i++) {
+            iov[i] = (struct iovec){l->buffer + (size_t)i * DATAGRAM_SLOT, DATAGRAM_SLOT};
+            msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &from[i],
+                                                   .msg_namelen = sizeof from[i],
+                                                   .msg_iov = &iov[i],
+                                                   .msg_iovlen = 1}};
+        }
+        int n = recvmmsg(fd, msgs, DATAGRAM_SLOTS, MSG_DONTWAIT, NULL);
+        if (n <= 0)
+            return;
+        for (int i = 0; i < n; i++) {
+            l->stats.packets++;
+            process_datagram(l, iov[i].iov_base, msgs[i].msg_len,
+                             (const struct sockaddr *)&from[i]);
+        }
+        total += (size_t)n;
+    }
+}
+
 void tw_in_statsd_stop(tw_in_statsd *l, void (*closed)(void *ctx), void *ctx)
 {
     uv_udp_recv_stop(&l->udp);
     uv_timer_stop(&l->timer);
+    drain_socket(l);
     tw_in_statsd_flush(l, tw_time_now_ms());
     l->closed = closed;
     l->closed_ctx = ctx;

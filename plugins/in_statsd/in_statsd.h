@@ -89,7 +89,8 @@ int tw_in_statsd_port(const tw_in_statsd *listener);
  * The timer calls it every flush_interval_ms with the current time. */
 void tw_in_statsd_flush(tw_in_statsd *listener, int64_t now_ms);
 
-/* Stops receiving, flushes one last time, and closes the handles; once they
+/* Stops receiving, reads what the kernel still holds for the socket (up to
+ * 100,000 datagrams), flushes one last time, and closes the handles; once they
  * are closed the listener is freed and closed(ctx) is called (closed may be
  * NULL). The listener must not be used after this call. */
 void tw_in_statsd_stop(tw_in_statsd *listener, void (*closed)(void *ctx), void *ctx);

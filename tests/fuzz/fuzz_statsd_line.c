@@ -1,7 +1,7 @@
 /* fuzz_statsd_line.c — libFuzzer target for the StatsD input's parser and
  * aggregator (plugins/in_statsd): the input is one datagram. It is split
  * into lines; each line is parsed; what parses must hold the parser's
- * promises (a name of 1 to 255 bytes, 1 to 29 tags sorted with unique
+ * promises (a name of 1 to 255 bytes, at most 29 tags sorted with unique
  * names, as many values as it says, a rate in (0, 1]) and goes into an
  * aggregator, which is flushed twice into a sink that aborts on any sample
  * CloudWatch would refuse (tw_metric_sample_check) for another reason than

@@ -158,6 +158,35 @@ class HostMetricsTest(AgentMetricsTestCase):
         self.assertIn({"Name": "host", "Value": HOST}, metrics[0]["Dimensions"])
 
 
+class CredentialsTest(AgentMetricsTestCase):
+    def test_credentials_written_after_start_are_found_and_nothing_is_lost(self):
+        self.start_collector()
+        creds = os.path.join(self.dir, "aws-credentials")
+        config = AGENT_CONFIG.format(state=os.path.join(self.dir, "agent-state"), host=HOST,
+                                     url=self.url, akid="x", secret="y", flush="2s", extra="")
+        config = config.replace("access_key_id     = x\nsecret_access_key = y\n",
+                                f"credentials_file = {creds}\n")
+        self.agent_config = self.write("agent.conf", config)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["HOME"] = self.dir
+        start = time.time()
+        agent = self.start([binary("trailwatch-agent"), "--config", self.agent_config], env=env)
+        wait_for(lambda: "no AWS credentials" in agent.output(), timeout=20)
+        time.sleep(4)
+        with open(creds, "w") as f:
+            f.write(f"[default]\naws_access_key_id = {ACCESS_KEY_ID}\n"
+                    f"aws_secret_access_key = {SECRET_ACCESS_KEY}\n")
+        os.chmod(creds, 0o600)
+        # What was gathered before the keys existed arrives too.
+        dims = [("host", HOST), ("cpu", "cpu-total")]
+        first = int(start) + 3
+        def early():
+            points = self.stats("cpu_usage_idle", dims, first, first + 2)
+            return points or None
+        wait_for(early, timeout=90, interval=2.0, what="datapoints from before the keys existed")
+        self.assertTrue(agent.alive())
+
+
 class OutageTest(AgentMetricsTestCase):
     def test_collector_down_for_two_minutes_loses_no_datapoint(self):
         port = free_port()

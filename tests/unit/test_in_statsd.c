@@ -2,7 +2,7 @@
  * a real libuv loop and a real UDP socket on loopback: datagrams sent with
  * sendto() arrive as samples at the flush, bad lines are counted per reason
  * without losing the good lines beside them, the flush timer fires, stop
- * flushes what is pending and calls back once closed, a port in use and a
+ * reads what the kernel still holds, flushes it and calls back once closed, a port in use and a
  * bad address are refused with a sentence, IPv6 works, and a burst of
  * thousands of datagrams is counted to the last one. */
 #include <setjmp.h>
@@ -202,6 +202,29 @@ static void test_datagrams_on_loopback_become_samples_at_the_flush(void **state)
     x = find(c, "hits", "route=/a");
     assert_non_null(x);
     assert_true(x->value == 7);
+    free(c);
+}
+
+static void test_stop_reads_what_the_kernel_holds_before_the_last_flush(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    capture *c = tw_calloc(1, sizeof *c);
+    tw_metric_sink sink = {capture_emit, c};
+    tw_in_statsd_options o = {.listen = "127.0.0.1:0"};
+    tw_in_statsd *l = NULL;
+    assert_int_equal(tw_in_statsd_start(&loop, &o, &sink, &l, NULL), 0);
+    /* Sent, but the loop never runs before the stop. */
+    enum { N = 100 };
+    static const char *d[N];
+    for (int i = 0; i < N; i++)
+        d[i] = i % 2 ? "orders:2|c" : "orders:1|c\nspeed:3|g";
+    send_to(AF_INET, tw_in_statsd_port(l), d, N);
+    stop_and_close(&loop, l, c);
+    const captured *x = find(c, "orders", "");
+    assert_non_null(x);
+    assert_true(x->value == 150);
+    assert_non_null(find(c, "speed", ""));
     free(c);
 }
 
@@ -424,6 +447,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_datagrams_on_loopback_become_samples_at_the_flush),
+        cmocka_unit_test(test_stop_reads_what_the_kernel_holds_before_the_last_flush),
         cmocka_unit_test(test_flush_timer_emits_without_being_asked),
         cmocka_unit_test(test_ipv6_loopback_is_served),
         cmocka_unit_test(test_port_in_use_and_bad_address_are_refused_with_a_sentence),
