@@ -296,6 +296,17 @@ class StatsdTest(AgentMetricsTestCase):
         self.assertTrue(points)
 
 
+class PluginTest(AgentMetricsTestCase):
+    def test_c_plugin_metrics_arrive(self):
+        self.start_collector()
+        start = time.time() - 5
+        # The example plugin from the build tree's plugin directory.
+        self.start_agent(extra="[plugin load]\nlibrary = loadavg.so\ninterval = 1s\n")
+        points = self.wait_datapoints("procs_total", [("host", HOST)], start)
+        self.assertEqual(points[0]["Unit"], "Count")
+        self.wait_datapoints("load1", [("host", HOST)], start)
+
+
 class ExecTest(AgentMetricsTestCase):
     def test_exec_plugin_metrics_arrive_and_a_hanging_one_is_killed(self):
         self.start_collector()
