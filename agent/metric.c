@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "err.h"
 
@@ -26,6 +27,16 @@ const char *tw_metric_unit_lookup(const char *name)
         return NULL;
     for (size_t i = 0; i < sizeof standard_units / sizeof standard_units[0]; i++)
         if (strcmp(name, standard_units[i]) == 0)
+            return standard_units[i];
+    return NULL;
+}
+
+const char *tw_metric_unit_lookup_nocase(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < sizeof standard_units / sizeof standard_units[0]; i++)
+        if (strcasecmp(name, standard_units[i]) == 0)
             return standard_units[i];
     return NULL;
 }

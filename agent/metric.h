@@ -97,6 +97,9 @@ typedef struct tw_metric_datum {
  * NULL when it is not one (case-sensitive, as CloudWatch is). */
 const char *tw_metric_unit_lookup(const char *name);
 
+/* The same ignoring case, for "did you mean" hints ("percent" -> "Percent"). */
+const char *tw_metric_unit_lookup_nocase(const char *name);
+
 /* Checks a sample against the rules listed at tw_metric_sink.emit; on
  * failure returns -EINVAL and writes a short reason into why. */
 int tw_metric_sample_check(const tw_metric_sample *sample, char *why, size_t why_size);

@@ -287,21 +287,12 @@ int tw_exec_join_name(char *out, const char *const *parts, char *why, size_t siz
  * CloudWatch compares units exactly. */
 static int bad_unit(const char *unit, char *why, size_t size)
 {
-    static const char *const units[] = {
-        "Seconds",          "Microseconds",     "Milliseconds",     "Bytes",
-        "Kilobytes",        "Megabytes",        "Gigabytes",        "Terabytes",
-        "Bits",             "Kilobits",         "Megabits",         "Gigabits",
-        "Terabits",         "Percent",          "Count",            "Bytes/Second",
-        "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second",
-        "Bits/Second",      "Kilobits/Second",  "Megabits/Second",  "Gigabits/Second",
-        "Terabits/Second",  "Count/Second",     "None",
-    };
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcasecmp(unit, units[i]) == 0)
-            return tw_exec_bad(why, size,
-                               "unknown unit \"%.40s\": units are case-sensitive, did you mean "
-                               "\"%s\"?",
-                               unit, units[i]);
+    const char *canonical = tw_metric_unit_lookup_nocase(unit);
+    if (canonical)
+        return tw_exec_bad(why, size,
+                           "unknown unit \"%.40s\": units are case-sensitive, did you mean "
+                           "\"%s\"?",
+                           unit, canonical);
     return tw_exec_bad(why, size,
                        "unknown unit \"%.40s\" (a CloudWatch unit such as Count, Percent, "
                        "Bytes, Seconds, Milliseconds, Bytes/Second or None; dimensions are "
