@@ -212,11 +212,10 @@ static bool same_endpoint(const tw_endpoint_config *a, const tw_endpoint_config 
            a->timeout_ms == b->timeout_ms;
 }
 
-static void refuse_reload(tw_agent *agent, tw_agent_config *next, const char *why)
+static void refuse_reload(tw_agent_config *next, const char *why)
 {
     tw_error("reload refused: %s; the running configuration stays in force", why);
     tw_agent_config_free(next);
-    (void)agent;
     tw_notify_ready("running (last reload refused: see the log)");
 }
 
@@ -261,14 +260,14 @@ static void reload(tw_agent *agent)
         char why[64];
         snprintf(why, sizeof why, "%zu error%s in the new configuration", next.conf.n_errors,
                  next.conf.n_errors == 1 ? "" : "s");
-        refuse_reload(agent, &next, why);
+        refuse_reload(&next, why);
         return;
     }
     if (strcmp(next.agent.state_dir, agent->config.agent.state_dir) != 0) {
         char why[2 * PATH_MAX + 64];
         snprintf(why, sizeof why, "state_dir changed from %s to %s, which needs a restart",
                  agent->config.agent.state_dir, next.agent.state_dir);
-        refuse_reload(agent, &next, why);
+        refuse_reload(&next, why);
         return;
     }
     if (!same_endpoint(&next.endpoint, &agent->config.endpoint)) {
@@ -279,7 +278,7 @@ static void reload(tw_agent *agent)
         tw_sender *sender;
         tw_err err;
         if (tw_sender_new(&agent->loop, &options, &sender, &err) != 0) {
-            refuse_reload(agent, &next, err.msg);
+            refuse_reload(&next, err.msg);
             return;
         }
         tw_outbox_set_sender(agent->metrics_outbox, sender);

@@ -46,6 +46,7 @@
 
 #include "bench_collector.h"
 #include "buf.h"
+#include "fsutil.h"
 #include "mem.h"
 #include "sigv4.h"
 #include "timefmt.h"
@@ -581,9 +582,9 @@ static void make_dir(bench *b)
             die(NULL, "%s: %s", b->opt.keep, strerror(errno));
         return;
     }
-    snprintf(b->dir, sizeof b->dir, "/tmp/ingest-bench-XXXXXX");
-    if (mkdtemp(b->dir) == NULL)
-        die(NULL, "mkdtemp: %s", strerror(errno));
+    tw_err err;
+    if (tw_make_temp_dir(NULL, "tw-ingest-bench", b->dir, sizeof b->dir, &err) != 0)
+        die(NULL, "%s", err.msg);
 }
 
 static void prepare(bench *b)

@@ -23,6 +23,7 @@
 
 #include "audit_ingest.h"
 #include "event_history.h"
+#include "fsutil.h"
 #include "lookup_events.h"
 #include "services.h"
 #include "timefmt.h"
@@ -329,8 +330,11 @@ int main(int argc, char **argv)
     bench b;
     memset(&b, 0, sizeof b);
     b.events = argc > 1 ? atol(argv[1]) : 1000000;
-    char dir[] = "/tmp/lookup-bench-XXXXXX";
-    const char *base = argc > 2 ? argv[2] : mkdtemp(dir);
+    char dir[256];
+    const char *base = argc > 2 ? argv[2]
+                       : tw_make_temp_dir(NULL, "tw-lookup-bench", dir, sizeof dir, NULL) == 0
+                           ? dir
+                           : NULL;
     int per_kind = argc > 3 ? atoi(argv[3]) : 200;
     if (base == NULL || b.events < 1 || per_kind < 1) {
         fprintf(stderr, "usage: lookup_bench [EVENTS] [DIR] [QUERIES]\n");

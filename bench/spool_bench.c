@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "log.h"
 #include "spool.h"
 
@@ -112,10 +113,9 @@ int main(int argc, char **argv)
     const char *parent = argc > 1 ? argv[1] : tmp && *tmp ? tmp : "/var/tmp";
     double seconds = argc > 2 ? atof(argv[2]) : 3.0;
     char base[4096];
-    snprintf(base, sizeof base, "%s/tw-spool-bench-XXXXXX", parent);
-    if (mkdtemp(base) == NULL) {
-        fprintf(stderr, "spool_bench: cannot create a directory under %s: %s\n", parent,
-                strerror(errno));
+    tw_err err;
+    if (tw_make_temp_dir(parent, "tw-spool-bench", base, sizeof base, &err) != 0) {
+        fprintf(stderr, "spool_bench: %s\n", err.msg);
         return 1;
     }
     struct statfs fs;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "store.h"
 
 static const tw_migration bench_tables[] = {
@@ -126,8 +127,13 @@ static void run(uv_loop_t *loop, bench *b, const char *what)
 int main(int argc, char **argv)
 {
     long jobs = argc > 1 ? atol(argv[1]) : 100000;
-    char dir[] = "/tmp/tw-store-bench-XXXXXX";
-    const char *base = argc > 2 ? argv[2] : mkdtemp(dir);
+    char dir[256];
+    tw_err dir_err;
+    const char *base = argc > 2 ? argv[2] : dir;
+    if (argc <= 2 && tw_make_temp_dir(NULL, "tw-store-bench", dir, sizeof dir, &dir_err) != 0) {
+        fprintf(stderr, "store_bench: %s\n", dir_err.msg);
+        return 1;
+    }
     char path[512];
     snprintf(path, sizeof path, "%s/collector.db", base);
     unlink(path);

@@ -201,3 +201,39 @@ int tw_read_file(const char *path, size_t max_len, tw_buf *out, tw_err *err)
     close(fd);
     return rc;
 }
+
+/* "parent/prefix-" plus mkdtemp's six placeholder characters into out, the template mkdtemp and mkstemp fill. */
+static int temp_template(const char *parent, const char *prefix, char *out, size_t size,
+                         tw_err *err)
+{
+    if (parent == NULL || *parent == '\0') {
+        parent = getenv("TMPDIR");
+        if (parent == NULL || *parent == '\0')
+            parent = "/tmp";
+    }
+    int n = snprintf(out, size, "%s/%s-XXXXXX", parent, prefix);
+    if (n < 0 || (size_t)n >= size)
+        return tw_err_set(err, -ENAMETOOLONG, "temporary path under %s is too long", parent);
+    return 0;
+}
+
+int tw_make_temp_dir(const char *parent, const char *prefix, char *out, size_t size,
+                     tw_err *err)
+{
+    int rc = temp_template(parent, prefix, out, size, err);
+    if (rc == 0 && mkdtemp(out) == NULL)
+        rc = tw_err_set(err, -errno, "cannot create a directory %s: %s", out, strerror(errno));
+    return rc;
+}
+
+int tw_make_temp_file(const char *parent, const char *prefix, char *out, size_t size,
+                      tw_err *err)
+{
+    int rc = temp_template(parent, prefix, out, size, err);
+    if (rc != 0)
+        return rc;
+    int fd = mkstemp(out);
+    if (fd < 0)
+        return tw_err_set(err, -errno, "cannot create a file %s: %s", out, strerror(errno));
+    return fd;
+}

@@ -50,4 +50,15 @@ int tw_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 /* Reads a whole file of at most max_len bytes into out (appending). */
 int tw_read_file(const char *path, size_t max_len, tw_buf *out, tw_err *err);
 
+/* A new private directory (mkdtemp) named prefix plus a random suffix in
+ * parent (NULL: $TMPDIR, else /tmp); its path goes to out. For tests,
+ * benchmarks and fuzz targets. Returns 0, or -errno with err filled. */
+int tw_make_temp_dir(const char *parent, const char *prefix, char *out, size_t size,
+                     tw_err *err);
+
+/* The same for a new file (mkstemp, mode 0600): returns its open
+ * descriptor, or -errno with err filled. */
+int tw_make_temp_file(const char *parent, const char *prefix, char *out, size_t size,
+                      tw_err *err);
+
 #endif

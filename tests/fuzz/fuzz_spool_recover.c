@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "log.h"
 #include "spool.h"
 
@@ -57,8 +58,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     const char *tmp = getenv("TMPDIR");
     if (tmp == NULL || *tmp == '\0')
         tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(base, sizeof base, "%s/tw-fuzz-spool-XXXXXX", tmp);
-    if (mkdtemp(base) == NULL)
+    if (tw_make_temp_dir(tmp, "tw-fuzz-spool", base, sizeof base, NULL) != 0)
         abort();
     snprintf(dir, sizeof dir, "%s/spool", base);
     atexit(remove_base);

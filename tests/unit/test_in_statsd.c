@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "fsutil.h"
 #include "in_statsd.h"
 #include "mem.h"
 #include "metric.h"
@@ -417,8 +418,8 @@ static void test_receive_buffer_capped_by_rmem_max_is_a_warning_naming_the_sysct
     long max = rmem_max();
     if (max <= 0)
         skip();
-    char path[] = "/tmp/tw-test-statsd-rcvbuf-XXXXXX";
-    int fd = mkstemp(path);
+    char path[512];
+    int fd = tw_make_temp_file(NULL, "tw-test-statsd-rcvbuf", path, sizeof path, NULL);
     assert_true(fd >= 0);
     close(fd);
     size_t want = (size_t)max + (1u << 20);

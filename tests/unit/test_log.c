@@ -11,13 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "log.h"
 
 /* Runs fn with stderr redirected to a temporary file; returns what it wrote. */
 static char *capture_stderr(void (*fn)(void))
 {
-    char path[] = "/tmp/tw-test-log-XXXXXX";
-    int fd = mkstemp(path);
+    char path[512];
+    int fd = tw_make_temp_file(NULL, "tw-test-log", path, sizeof path, NULL);
     assert_true(fd >= 0);
     int saved = dup(STDERR_FILENO);
     dup2(fd, STDERR_FILENO);

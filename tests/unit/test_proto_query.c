@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "encode.h"
+#include "fsutil.h"
 #include "protocol.h"
 #include "testutil.h"
 
@@ -518,8 +519,8 @@ static void test_get_metric_statistics_output_encodes_as_cloudwatch_writes_it(vo
 /* Python's XML parser (expat, what botocore uses) must accept what we write. */
 static void assert_python_parses(const char *xml, const char *check)
 {
-    char path[] = "/tmp/test_proto_query_XXXXXX";
-    int fd = mkstemp(path);
+    char path[512];
+    int fd = tw_make_temp_file(NULL, "tw-test-proto-query", path, sizeof path, NULL);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, xml, strlen(xml)), (ssize_t)strlen(xml));
     close(fd);

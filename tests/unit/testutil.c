@@ -9,15 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fsutil.h"
 #include "testutil.h"
 
 int tw_test_mkdtemp(char *out, size_t size, const char *name)
 {
-    const char *tmp = getenv("TMPDIR");
-    int n = snprintf(out, size, "%s/tw-test-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
-    if (n < 0 || (size_t)n >= size)
-        return -1;
-    return mkdtemp(out) != NULL ? 0 : -1;
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "tw-test-%s", name);
+    return tw_make_temp_dir(NULL, prefix, out, size, NULL) == 0 ? 0 : -1;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -13,8 +13,8 @@
 
 #include "conf.h"
 
-/* Creates "$TMPDIR or /tmp" + "/tw-test-<name>-XXXXXX" with mkdtemp and
- * writes its path to out. Returns 0, or -1 if the path does not fit in size
+/* Creates a new directory "tw-test-<name>-<random>" in $TMPDIR or /tmp
+ * (tw_make_temp_dir) and writes its path to out. Returns 0, or -1 if the path does not fit in size
  * or mkdtemp fails. */
 int tw_test_mkdtemp(char *out, size_t size, const char *name);
 
