@@ -15,6 +15,7 @@
 #include "mem.h"
 #include "metrics.h"
 #include "notify.h"
+#include "logs.h"
 #include "outbox.h"
 #include "sender.h"
 #include "status.h"
@@ -22,6 +23,12 @@
 #include "units.h"
 
 #define STOP_POLL_MS 50
+
+struct tw_agent;
+typedef struct logs_slot {
+    struct tw_agent *agent;
+    tw_logs *logs; /* NULL once stopped */
+} logs_slot;
 
 typedef struct tw_agent {
     uv_loop_t loop;
@@ -40,6 +47,10 @@ typedef struct tw_agent {
     tw_sender *sender;
     tw_outbox *metrics_outbox;
     tw_metrics *metrics;
+    struct logs_slot *logs; /* one pipeline per [logs] section */
+    size_t n_logs;
+    unsigned logs_running;
+    bool outputs_closed;
     tw_status *status;
     /* reload: the next configuration waits while the pipeline stops */
     bool reloading;
@@ -93,11 +104,29 @@ static void finish_stop(tw_agent *agent)
     uv_walk(&agent->loop, close_walk_cb, NULL);
 }
 
+/* The loop may end once the sender, the metrics outbox and every logs
+ * pipeline are closed. */
+static void maybe_finish_stop(tw_agent *agent)
+{
+    if (agent->outputs_closed && agent->logs_running == 0)
+        finish_stop(agent);
+}
+
 static void outputs_closed(void *ctx)
 {
     tw_agent *agent = ctx;
     agent->metrics_outbox = NULL;
-    finish_stop(agent);
+    agent->outputs_closed = true;
+    maybe_finish_stop(agent);
+}
+
+static void logs_stopped(void *ctx)
+{
+    logs_slot *slot = ctx;
+    tw_agent *agent = slot->agent;
+    slot->logs = NULL;
+    agent->logs_running--;
+    maybe_finish_stop(agent);
 }
 
 static void sender_closed(void *ctx)
@@ -107,7 +136,7 @@ static void sender_closed(void *ctx)
     if (agent->metrics_outbox)
         tw_outbox_close(agent->metrics_outbox, outputs_closed, agent);
     else
-        finish_stop(agent);
+        outputs_closed(agent);
 }
 
 static void status_closed(void *ctx)
@@ -139,6 +168,9 @@ static void on_stop_poll(uv_timer_t *timer)
     tw_agent *agent = timer->data;
     if (agent->metrics || (agent->metrics_outbox && !tw_outbox_idle(agent->metrics_outbox)))
         return;
+    for (size_t i = 0; i < agent->n_logs; i++)
+        if (agent->logs[i].logs && !tw_logs_idle(agent->logs[i].logs))
+            return;
     close_outputs(agent);
 }
 
@@ -184,6 +216,11 @@ static void begin_stop(tw_agent *agent, const char *why)
      * the stop waits (polling) for in-flight batches, up to the deadline. */
     if (agent->metrics)
         tw_metrics_stop(agent->metrics, metrics_stopped, agent);
+    /* Log pipelines stop reading and spool what they parsed; each is freed
+     * once its outbox is closed (after the sender's). */
+    for (size_t i = 0; i < agent->n_logs; i++)
+        if (agent->logs[i].logs)
+            tw_logs_stop(agent->logs[i].logs, logs_stopped, &agent->logs[i]);
     uv_timer_start(&agent->stop_poll, on_stop_poll, 0, STOP_POLL_MS);
 }
 
@@ -199,6 +236,43 @@ static int start_metrics(tw_agent *agent, tw_err *err)
 static bool same_string(const char *a, const char *b)
 {
     return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static int start_logs(tw_agent *agent, tw_err *err)
+{
+    agent->n_logs = agent->config.n_logs;
+    agent->logs = tw_calloc(agent->n_logs ? agent->n_logs : 1, sizeof *agent->logs);
+    for (size_t i = 0; i < agent->n_logs; i++) {
+        agent->logs[i].agent = agent;
+        int rc = tw_logs_start(&agent->loop, &agent->config, i, agent->sender,
+                               &agent->logs[i].logs, err);
+        if (rc != 0)
+            return rc;
+        agent->logs_running++;
+    }
+    return 0;
+}
+
+/* Whether the [logs] sections of two configurations say the same, key for
+ * key (and the host name they expand into stream names). */
+static bool same_logs_sections(const tw_agent_config *a, const tw_agent_config *b)
+{
+    if (a->n_logs != b->n_logs || !same_string(a->agent.hostname, b->agent.hostname))
+        return false;
+    for (size_t i = 0; i < a->n_logs; i++) {
+        char name[300];
+        snprintf(name, sizeof name, "logs %s", a->logs[i].name);
+        const tw_conf_section *sa = tw_conf_find_section(&a->conf, name);
+        const tw_conf_section *sb = tw_conf_find_section(&b->conf, name);
+        if (!sa || !sb || sa->n_entries != sb->n_entries)
+            return false;
+        for (size_t k = 0; k < sa->n_entries; k++) {
+            const tw_conf_entry *eb = tw_conf_find(sb, sa->entries[k].key);
+            if (!eb || strcmp(eb->value, sa->entries[k].value) != 0)
+                return false;
+        }
+    }
+    return true;
 }
 
 static bool same_endpoint(const tw_endpoint_config *a, const tw_endpoint_config *b)
@@ -232,6 +306,9 @@ static void reload_metrics_stopped(void *ctx)
     tw_agent_config_free(&agent->config);
     agent->config = agent->next;
     memset(&agent->next, 0, sizeof agent->next);
+    for (size_t i = 0; i < agent->n_logs; i++)
+        if (agent->logs[i].logs)
+            tw_logs_rebind(agent->logs[i].logs, &agent->config, i);
     apply_log_level(agent);
     tw_err err;
     if (start_metrics(agent, &err) != 0)
@@ -270,6 +347,13 @@ static void reload(tw_agent *agent)
         refuse_reload(&next, why);
         return;
     }
+    if (!same_logs_sections(&next, &agent->config)) {
+        /* Log pipelines hold open files, parsers mid-group and batches; they
+         * are not rebuilt in place. A restart is lossless (checkpoints). */
+        refuse_reload(&next, "[logs] sections changed, which needs a restart (nothing is lost "
+                             "across one: reading resumes where it stopped)");
+        return;
+    }
     if (!same_endpoint(&next.endpoint, &agent->config.endpoint)) {
         /* A new sender first: if its URL or credentials are unusable, the
          * running one carries on. The outbox moves over; what the old one had
@@ -282,6 +366,9 @@ static void reload(tw_agent *agent)
             return;
         }
         tw_outbox_set_sender(agent->metrics_outbox, sender);
+        for (size_t i = 0; i < agent->n_logs; i++)
+            if (agent->logs[i].logs)
+                tw_logs_set_sender(agent->logs[i].logs, sender);
         tw_sender_close(agent->sender, NULL, NULL);
         agent->sender = sender;
     }
@@ -361,6 +448,28 @@ static void describe_status(void *ctx, json_t *obj)
         tw_metrics_status(agent->metrics, m);
         json_object_set_new(obj, "metrics", m);
     }
+    json_t *logs = json_array();
+    for (size_t i = 0; i < agent->n_logs; i++) {
+        if (!agent->logs[i].logs)
+            continue;
+        tw_logs_stats st;
+        tw_logs_stats_get(agent->logs[i].logs, &st);
+        json_t *l = json_object();
+        json_object_set_new(l, "name", json_string(tw_logs_name(agent->logs[i].logs)));
+        json_object_set_new(l, "files", json_integer(st.files));
+        json_object_set_new(l, "lines", json_integer((json_int_t)st.lines));
+        json_object_set_new(l, "records", json_integer((json_int_t)st.records));
+        json_object_set_new(l, "unparsed", json_integer((json_int_t)st.unparsed));
+        json_object_set_new(l, "batches", json_integer((json_int_t)st.batches));
+        json_object_set_new(l, "events_dropped", json_integer((json_int_t)st.events_dropped));
+        json_object_set_new(l, "events_rejected", json_integer((json_int_t)st.events_rejected));
+        json_object_set_new(l, "audit_events", json_integer((json_int_t)st.audit_events));
+        json_object_set_new(l, "spool_batches",
+                            json_integer((json_int_t)st.spool_pending_records));
+        json_object_set_new(l, "paused", json_boolean(st.paused));
+        json_array_append_new(logs, l);
+    }
+    json_object_set_new(obj, "logs", logs);
 }
 
 /* Sender, outboxes, pipelines, status socket. Returns an exit status. */
@@ -389,6 +498,10 @@ static int start_outputs_and_inputs(tw_agent *agent)
         return TW_EXIT_FAILURE;
     }
     if (start_metrics(agent, &err) != 0) {
+        tw_error("%s", err.msg);
+        return TW_EXIT_FAILURE;
+    }
+    if (start_logs(agent, &err) != 0) {
         tw_error("%s", err.msg);
         return TW_EXIT_FAILURE;
     }
@@ -436,11 +549,15 @@ int tw_agent_run(const char *config_path, tw_agent_config *config,
         agent->stopping = true;
         if (agent->metrics)
             tw_metrics_stop(agent->metrics, metrics_stopped, agent);
+        for (size_t i = 0; i < agent->n_logs; i++)
+            if (agent->logs[i].logs)
+                tw_logs_stop(agent->logs[i].logs, logs_stopped, &agent->logs[i]);
         close_outputs(agent);
         uv_run(&agent->loop, UV_RUN_DEFAULT);
         uv_loop_close(&agent->loop);
         close(agent->lock_fd);
         tw_agent_config_free(&agent->config);
+        free(agent->logs);
         free(agent);
         return failed;
     }
@@ -463,6 +580,7 @@ int tw_agent_run(const char *config_path, tw_agent_config *config,
     if (agent->lock_fd >= 0)
         close(agent->lock_fd);
     tw_agent_config_free(&agent->config);
+    free(agent->logs);
     free(agent);
     return status;
 }

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "audit_config.h"
 #include "buf.h"
 #include "conf_schema.h"
 #include "mem.h"
@@ -404,7 +405,20 @@ static const tw_conf_key logs_keys[] = {
         .max = 1 * MiB),
     KEY("retention_days", TW_CONF_INT, tw_logs_config, retention_days, .min = 1, .max = 3653),
     KEY("audit", TW_CONF_BOOL, tw_logs_config, audit),
-    KEY("event_source", TW_CONF_STRING, tw_logs_config, event_source),
+    KEY("event_source", TW_CONF_STRING, tw_logs_config, event_source,
+        .check = tw_audit_config_check_event_source),
+    KEY("audit_channel", TW_CONF_STRING, tw_logs_config, audit_channel,
+        .check = tw_audit_config_check_channel),
+    KEY("audit_account_id", TW_CONF_STRING, tw_logs_config, audit_account_id,
+        .check = tw_audit_config_check_account),
+    KEY("audit_routes", TW_CONF_STRING, tw_logs_config, audit_routes,
+        .flags = TW_CONF_MULTILINE, .check = tw_audit_config_check_routes),
+    KEY("data_paths", TW_CONF_STRING, tw_logs_config, data_paths, .flags = TW_CONF_MULTILINE,
+        .check = tw_audit_config_check_data_paths),
+    KEY("audit_user_field", TW_CONF_STRING, tw_logs_config, audit_user_field,
+        .check = tw_audit_config_check_user_field),
+    KEY("audit_trust_forwarded_for", TW_CONF_BOOL, tw_logs_config, audit_trust_forwarded_for),
+    KEY("audit_reads", TW_CONF_BOOL, tw_logs_config, audit_reads),
 };
 
 static const tw_conf_key plugin_keys[] = {
@@ -496,6 +510,8 @@ static void check_logs(tw_agent_config *c, const tw_conf_section *s, tw_logs_con
                       "[%s] audit = yes needs format nginx, rails or syslog (format is %s)",
                       s->name, l->format);
     }
+    if (format_ok)
+        tw_audit_config_check_logs(conf, s, l, c->endpoint.region);
     if ((e = tw_conf_find(s, "multiline_timeout")) != NULL &&
         tw_conf_find(s, "multiline_start") == NULL)
         tw_conf_error(conf, e->file, e->line,
@@ -541,7 +557,7 @@ static void add_logs(tw_agent_config *c, const tw_conf_section *s, const char *n
         .name = name, .file = s->file, .line = s->line,
         .format = "raw", .log_stream = "{hostname}", .read_from = "tail",
         .multiline_timeout_ms = 1 * SECOND, .max_line_size = 256 * KiB,
-        .event_source = c->agent.hostname,
+        .event_source = c->agent.hostname, .audit_reads = true,
     };
     tw_conf_apply(&c->conf, s, logs_keys, COUNT(logs_keys), l, false);
     if (l->log_group == NULL) {

@@ -75,6 +75,16 @@ typedef struct tw_logs_config {
     int64_t retention_days; /* 0 = leave the group's retention alone */
     bool audit;
     const char *event_source; /* audit eventSource; default: hostname */
+    /* Audit events (plugins/out_cloudtrail/audit_config.h resolves the
+     * defaults: tw_audit_config_channel, tw_audit_config_options). */
+    const char *audit_channel;    /* channel ARN or id; NULL: "trailwatch" */
+    const char *audit_account_id; /* recipient; NULL: the channel ARN's account,
+                                     else the bundled collector's 123456789012 */
+    const char *audit_routes;     /* route map, or NULL */
+    const char *data_paths;       /* path patterns of Data events, or NULL */
+    const char *audit_user_field; /* NULL: the format's own */
+    bool audit_trust_forwarded_for;
+    bool audit_reads; /* also GET/HEAD/OPTIONS requests (default yes) */
 } tw_logs_config;
 
 typedef struct tw_plugin_config {

@@ -55,6 +55,8 @@ struct tw_outbox {
     char *name;
     unsigned max_in_flight;
     tw_outbox_result_fn on_result;
+    void (*before_ack)(void *ctx);
+    void (*on_progress)(void *ctx);
     void *ctx;
     tw_spool_cursor cursor;
     bool spool_may_have_more;
@@ -98,6 +100,8 @@ static void disk_work(uv_work_t *work)
             job->dropped.last_id = dropped.last_id;
         }
     }
+    if (job->n_acks > 0 && o->before_ack)
+        o->before_ack(o->ctx);
     for (size_t i = 0; i < job->n_acks; i++)
         tw_spool_ack(o->spool, job->acks[i]);
     if (job->want_reads > 0)
@@ -259,7 +263,9 @@ static void disk_done(uv_work_t *work, int status)
                 "or fix the endpoint",
                 o->name, job->dropped.records, job->dropped.bytes, job->dropped.first_id,
                 job->dropped.last_id);
-    if (job->spool_exhausted)
+    /* Requests pushed while this job ran are appended by the next one:
+     * the spool is only known to be exhausted when none are waiting. */
+    if (job->spool_exhausted && o->n_appends == 0)
         o->spool_may_have_more = false;
     for (size_t i = 0; i < job->n_reads; i++) {
         if (o->closing)
@@ -269,6 +275,8 @@ static void disk_done(uv_work_t *work, int status)
     }
     free(job->reads);
     free(job);
+    if (!o->closing && o->on_progress)
+        o->on_progress(o->ctx);
     kick(o); /* also completes a pending close */
 }
 
@@ -307,6 +315,25 @@ static void kick(tw_outbox *o)
 
 /* ---- public ------------------------------------------------------------------ */
 
+/* Shows the output every pending record (see on_recovered). A record that
+ * cannot be read here is skipped: the sending path meets it again and says
+ * so there. */
+static void replay_pending(tw_spool *spool, const tw_outbox_options *options)
+{
+    tw_spool_cursor cursor = TW_SPOOL_CURSOR_INIT;
+    tw_buf payload = TW_BUF_INIT;
+    uint64_t id;
+    tw_err err;
+    while (tw_spool_read(spool, &cursor, &id, &payload, &err) == 0) {
+        tw_request *req;
+        if (tw_request_decode(payload.data, payload.len, &req, &err) != 0)
+            continue;
+        options->on_recovered(options->ctx, req);
+        tw_request_free(req);
+    }
+    tw_buf_free(&payload);
+}
+
 int tw_outbox_open(uv_loop_t *loop, tw_sender *sender, const tw_outbox_options *options,
                    tw_outbox **out, tw_err *err)
 {
@@ -323,6 +350,8 @@ int tw_outbox_open(uv_loop_t *loop, tw_sender *sender, const tw_outbox_options *
                   "first",
                   options->name, recovery.pending, recovery.pending == 1 ? "" : "es");
     tw_buf_free(&recovery.messages);
+    if (recovery.pending > 0 && options->on_recovered)
+        replay_pending(spool, options);
     tw_outbox *o = tw_calloc(1, sizeof *o);
     o->loop = loop;
     o->sender = sender;
@@ -330,6 +359,8 @@ int tw_outbox_open(uv_loop_t *loop, tw_sender *sender, const tw_outbox_options *
     o->name = tw_strdup(options->name);
     o->max_in_flight = options->max_in_flight ? options->max_in_flight : DEFAULT_MAX_IN_FLIGHT;
     o->on_result = options->on_result;
+    o->before_ack = options->before_ack;
+    o->on_progress = options->on_progress;
     o->ctx = options->ctx;
     o->cursor = (tw_spool_cursor)TW_SPOOL_CURSOR_INIT;
     o->spool_may_have_more = true;
@@ -379,5 +410,6 @@ void tw_outbox_stats_get(const tw_outbox *o, tw_outbox_stats *out)
 {
     *out = o->stats;
     out->in_flight = o->in_flight;
+    out->queued = (unsigned)(o->n_appends + (o->busy ? o->busy->n_appends : 0));
     tw_spool_stats_get(o->spool, &out->spool);
 }

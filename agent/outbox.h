@@ -47,6 +47,20 @@ typedef struct tw_outbox_options {
     tw_spool_options spool;
     unsigned max_in_flight;    /* 0: 4 */
     tw_outbox_result_fn on_result; /* may be NULL */
+    /* May be NULL. Called by tw_outbox_open, on the calling thread, once per
+     * record the last run left pending, oldest first, before anything is
+     * sent: a log output learns from the requests' meta which file positions
+     * are already spooled. Reads the whole pending spool (startup only). */
+    void (*on_recovered)(void *ctx, const tw_request *req);
+    /* May be NULL. Called on a worker thread before a disk job acknowledges
+     * records in the spool (acknowledged records may be deleted at once):
+     * what must be durable before that, such as a checkpoint file recording
+     * their delivery, is written here. */
+    void (*before_ack)(void *ctx);
+    /* May be NULL. Called on the loop after each disk job (requests were
+     * spooled or acknowledged): a producer paused by a full queue looks
+     * again. */
+    void (*on_progress)(void *ctx);
     void *ctx;
 } tw_outbox_options;
 
@@ -54,6 +68,7 @@ typedef struct tw_outbox_stats {
     uint64_t pushed, acked, rejected, expired, resent;
     uint64_t push_failures; /* the spool refused an append: the request is lost */
     unsigned in_flight;
+    unsigned queued; /* pushed, not yet in the spool */
     tw_spool_stats spool;
 } tw_outbox_stats;
 

@@ -4,7 +4,9 @@
  *   "TWRQ" u8 version=1 u8 flags(bit0 gzip) i64 created_ms
  *   then six strings, each u32 length + bytes: batch_id service path
  *   content_type target label (an absent target has length 0xffffffff)
- *   then u32 body length + body.
+ *   then u32 body length + body,
+ *   and from version 2 on: u32 meta length + meta.
+ * Version 1 records (no meta) are still read.
  * The spool's CRC already guards the bytes; this layer checks the shape so
  * that a record from another version is refused with a sentence. */
 #include "request.h"
@@ -20,7 +22,8 @@
 #include "timefmt.h"
 
 #define MAGIC "TWRQ"
-#define VERSION 1
+#define VERSION 2
+#define OLDEST_VERSION 1
 #define ABSENT 0xffffffffu
 /* Below this, gzip's header and trailer eat the gain. */
 #define GZIP_MIN_BYTES 1024
@@ -78,6 +81,7 @@ void tw_request_free(tw_request *req)
     free(req->target);
     free(req->label);
     tw_buf_free(&req->body);
+    tw_buf_free(&req->meta);
     free(req);
 }
 
@@ -117,6 +121,8 @@ void tw_request_encode(const tw_request *req, tw_buf *out)
     put_string(out, req->label);
     put_u32(out, (uint32_t)req->body.len);
     tw_buf_append(out, req->body.data, req->body.len);
+    put_u32(out, (uint32_t)req->meta.len);
+    tw_buf_append(out, req->meta.data, req->meta.len);
 }
 
 typedef struct reader {
@@ -156,11 +162,12 @@ int tw_request_decode(const void *data, size_t len, tw_request **out, tw_err *er
     reader r = {data, (const unsigned char *)data + len};
     if (len < 6 || memcmp(data, MAGIC, 4) != 0)
         return tw_err_set(err, -EINVAL, "not a trailwatch request record (bad magic)");
-    if (r.p[4] != VERSION)
+    unsigned version = r.p[4];
+    if (version < OLDEST_VERSION || version > VERSION)
         return tw_err_set(err, -EINVAL,
                           "request record version %u; this agent reads version %u (was the "
                           "spool written by a newer trailwatch?)",
-                          r.p[4], VERSION);
+                          version, VERSION);
     tw_request *req = tw_calloc(1, sizeof *req);
     req->gzip = r.p[5] & 1;
     r.p += 6;
@@ -172,8 +179,17 @@ int tw_request_decode(const void *data, size_t len, tw_request **out, tw_err *er
              get_string(&r, false, &req->label) || get_u32(&r, &body_len);
     if (rc == 0 && (batch_id == NULL || strlen(batch_id) != TW_BATCH_ID_SIZE - 1))
         rc = -1;
-    if (rc == 0 && (size_t)(r.end - r.p) != body_len)
+    const unsigned char *body = r.p;
+    uint32_t meta_len = 0;
+    if (rc == 0 && (size_t)(r.end - r.p) < body_len)
         rc = -1;
+    if (rc == 0) {
+        r.p += body_len;
+        if (version >= 2 && get_u32(&r, &meta_len) != 0)
+            rc = -1;
+        if (rc == 0 && (size_t)(r.end - r.p) != meta_len)
+            rc = -1;
+    }
     if (rc != 0) {
         free(batch_id);
         tw_request_free(req);
@@ -182,7 +198,8 @@ int tw_request_decode(const void *data, size_t len, tw_request **out, tw_err *er
     req->created_ms = (int64_t)((uint64_t)hi << 32 | lo);
     memcpy(req->batch_id, batch_id, TW_BATCH_ID_SIZE);
     free(batch_id);
-    tw_buf_append(&req->body, r.p, body_len);
+    tw_buf_append(&req->body, body, body_len);
+    tw_buf_append(&req->meta, r.p, meta_len);
     *out = req;
     return 0;
 }

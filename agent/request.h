@@ -29,6 +29,9 @@ typedef struct tw_request {
     int64_t created_ms; /* when the batch was made: retry budgets count from here */
     char batch_id[TW_BATCH_ID_SIZE];
     tw_buf body;
+    tw_buf meta; /* the output's own bookkeeping, spooled with the request but
+                    never sent (log outputs: the file positions the batch
+                    completes, so a restart knows what is already spooled) */
 } tw_request;
 
 /* A fresh request with a random batch id and created_ms = now. Strings are

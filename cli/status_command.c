@@ -72,6 +72,20 @@ static void print_human(json_t *s)
                    key, num(value, "collects"), num(value, "failures"), num(value, "emitted"),
                    num(value, "rejected"), num(value, "skipped"));
     }
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(s, "logs"), i, l)
+    {
+        printf("logs      [%s] %lld files, %lld lines, %lld events (%lld unparsed), %lld batches, "
+               "%lld dropped, %lld refused%s\n",
+               json_string_value(json_object_get(l, "name")), num(l, "files"), num(l, "lines"),
+               num(l, "records"), num(l, "unparsed"), num(l, "batches"), num(l, "events_dropped"),
+               num(l, "events_rejected"),
+               json_is_true(json_object_get(l, "paused")) ? ", PAUSED (spool full)" : "");
+        if (num(l, "spool_batches") > 0 || num(l, "audit_events") > 0)
+            printf("          spool: %lld batches waiting; %lld audit events\n",
+                   num(l, "spool_batches"), num(l, "audit_events"));
+    }
 }
 
 static int read_status(const char *path, tw_buf *out)

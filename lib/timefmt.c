@@ -515,8 +515,9 @@ static const char *scan_zone(scanner *s, int *offset_minutes)
     return NULL;
 }
 
-/* Reads a whole RFC 3339 date-time; returns why it is not one, or NULL. */
-static const char *scan_iso8601(scanner *s, civil_time *t, int *offset_minutes)
+/* Reads a whole RFC 3339 date-time; returns why it is not one, or NULL.
+ * With has_zone, a missing zone is no error: *has_zone says if there was one. */
+static const char *scan_iso8601(scanner *s, civil_time *t, int *offset_minutes, bool *has_zone)
 {
     if (!scan_digits(s, 4, &t->year) || !scan_char(s, '-') || !scan_digits(s, 2, &t->month) ||
         !scan_char(s, '-') || !scan_digits(s, 2, &t->day))
@@ -526,19 +527,22 @@ static const char *scan_iso8601(scanner *s, civil_time *t, int *offset_minutes)
     if (!scan_clock(s, t))
         return "the time is not hh:mm:ss";
     const char *reason = scan_fraction(s, t);
-    if (reason == NULL)
+    if (has_zone != NULL)
+        *has_zone = s->pos != s->len;
+    if (reason == NULL && (has_zone == NULL || *has_zone))
         reason = scan_zone(s, offset_minutes);
     if (reason == NULL && s->pos != s->len)
         reason = "unexpected text after the time zone";
     return reason;
 }
 
-int tw_time_parse_iso8601(const char *text, size_t len, int64_t *epoch_ms, tw_err *err)
+static int parse_iso8601(const char *text, size_t len, int64_t *epoch_ms, bool *has_zone,
+                         tw_err *err)
 {
     scanner s = {text, len, 0};
     civil_time t = {0};
     int offset_minutes = 0;
-    const char *reason = scan_iso8601(&s, &t, &offset_minutes);
+    const char *reason = scan_iso8601(&s, &t, &offset_minutes, has_zone);
     if (reason != NULL)
         return parse_error(err, -EINVAL, text, len, reason, iso8601_expected);
 
@@ -549,6 +553,112 @@ int tw_time_parse_iso8601(const char *text, size_t len, int64_t *epoch_ms, tw_er
     if (ms < min_epoch_ms() || ms > max_epoch_ms())
         return parse_error(err, -ERANGE, text, len, "in UTC it falls outside years 0000-9999",
                            iso8601_expected);
+    *epoch_ms = ms;
+    return 0;
+}
+
+int tw_time_parse_iso8601(const char *text, size_t len, int64_t *epoch_ms, tw_err *err)
+{
+    return parse_iso8601(text, len, epoch_ms, NULL, err);
+}
+
+int tw_time_parse_iso8601_maybe_local(const char *text, size_t len, int64_t *epoch_ms,
+                                      bool *has_zone, tw_err *err)
+{
+    bool zone = true;
+    int rc = parse_iso8601(text, len, epoch_ms, &zone, err);
+    if (rc == 0)
+        *has_zone = zone;
+    return rc;
+}
+
+static const char rfc3164_expected[] = "a syslog time Mmm dd hh:mm:ss such as Oct 11 22:14:15";
+
+/* Reads a whole "Mmm dd hh:mm:ss[.fraction]"; returns why it is not one, or
+ * NULL. */
+static const char *scan_rfc3164(scanner *s, civil_time *t)
+{
+    t->month = scan_name(s, month_names, 12) + 1;
+    if (t->month == 0)
+        return "unknown month name (expected Jan, Feb, ... Dec)";
+    if (!scan_char(s, ' '))
+        return "no space after the month";
+    /* "Jun  8" (space-padded), "Aug 03", "Nov 2" (not padded) */
+    bool day_ok = scan_char(s, ' ') ? scan_digits(s, 1, &t->day)
+                                    : scan_digits(s, 2, &t->day) || scan_digits(s, 1, &t->day);
+    if (!day_ok)
+        return "the day of the month is not 1 or 2 digits";
+    if (!scan_char(s, ' ') || !scan_clock(s, t))
+        return "the time is not hh:mm:ss";
+    const char *reason = scan_fraction(s, t);
+    if (reason == NULL && s->pos != s->len)
+        reason = "unexpected text after the time";
+    return reason;
+}
+
+int tw_time_parse_rfc3164(const char *text, size_t len, int year, int64_t *epoch_ms, tw_err *err)
+{
+    scanner s = {text, len, 0};
+    civil_time t = {.year = year};
+    const char *reason = scan_rfc3164(&s, &t);
+    if (reason != NULL)
+        return parse_error(err, -EINVAL, text, len, reason, rfc3164_expected);
+    if (year < MIN_YEAR || year > MAX_YEAR)
+        return parse_error(err, -ERANGE, text, len, "the year is outside 0000-9999",
+                           rfc3164_expected);
+    char why[96];
+    if (!civil_is_valid(&t, why, sizeof why))
+        return parse_error(err, -EINVAL, text, len, why, rfc3164_expected);
+    *epoch_ms = epoch_ms_from_civil(&t);
+    return 0;
+}
+
+static const char clf_expected[] =
+    "a common log format time such as 10/Oct/2000:13:55:36 -0700";
+
+/* Reads a whole "DD/Mon/YYYY:hh:mm:ss +hhmm"; returns why it is not one, or
+ * NULL. */
+static const char *scan_clf(scanner *s, civil_time *t, int *offset_minutes)
+{
+    if (!scan_digits(s, 2, &t->day) || !scan_char(s, '/'))
+        return "the day of the month is not 2 digits";
+    t->month = scan_name(s, month_names, 12) + 1;
+    if (t->month == 0)
+        return "unknown month name (expected Jan, Feb, ... Dec)";
+    if (!scan_char(s, '/') || !scan_digits(s, 4, &t->year))
+        return "the year is not 4 digits";
+    if (!scan_char(s, ':') || !scan_clock(s, t))
+        return "the time is not :hh:mm:ss";
+    if (!scan_char(s, ' '))
+        return "no space before the zone offset";
+    int sign = scan_char(s, '+') ? 1 : scan_char(s, '-') ? -1 : 0;
+    int hours, minutes;
+    if (sign == 0 || !scan_digits(s, 2, &hours) || !scan_digits(s, 2, &minutes))
+        return "the zone offset is not +hhmm";
+    if (hours > 23 || minutes > 59)
+        return "the zone offset is out of range";
+    if (s->pos != s->len)
+        return "unexpected text after the zone offset";
+    *offset_minutes = sign * (hours * 60 + minutes);
+    return NULL;
+}
+
+int tw_time_parse_clf(const char *text, size_t len, int64_t *epoch_ms, tw_err *err)
+{
+    scanner s = {text, len, 0};
+    civil_time t = {0};
+    int offset_minutes = 0;
+    const char *reason = scan_clf(&s, &t, &offset_minutes);
+    if (reason != NULL)
+        return parse_error(err, -EINVAL, text, len, reason, clf_expected);
+
+    char why[96];
+    if (!civil_is_valid(&t, why, sizeof why))
+        return parse_error(err, -EINVAL, text, len, why, clf_expected);
+    int64_t ms = epoch_ms_from_civil(&t) - offset_minutes * MS_PER_MINUTE;
+    if (ms < min_epoch_ms() || ms > max_epoch_ms())
+        return parse_error(err, -ERANGE, text, len, "in UTC it falls outside years 0000-9999",
+                           clf_expected);
     *epoch_ms = ms;
     return 0;
 }

@@ -12,6 +12,8 @@
  *              also parsed: RFC 850 and asctime forms)
  *   ISO 8601   2015-08-30T12:36:00Z             CloudTrail eventTime, digests
  *              2015-08-30T12:36:00.123Z         with milliseconds
+ *   CLF        10/Oct/2000:13:55:36 -0700       nginx $time_local (parsed only)
+ *   syslog     Oct 11 22:14:15                  RFC 3164 (parsed only; no year, no zone)
  *
  * Range: years 0000 to 9999, the years the four-digit formats can write.
  *
@@ -27,6 +29,7 @@
 #ifndef TW_TIMEFMT_H
 #define TW_TIMEFMT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,6 +70,29 @@ int tw_time_format_iso8601_ms(int64_t epoch_ms, char out[TW_ISO8601_MS_SIZE]);
  * The fraction has 1 to 9 digits and is cut (not rounded) to milliseconds.
  * The zone is required: a time without one is ambiguous and rejected. */
 int tw_time_parse_iso8601(const char *text, size_t len, int64_t *epoch_ms, tw_err *err);
+
+/* The same, but the zone may be missing, as in the local times many logs
+ * write (2019-06-14T10:40:20.912134, 2010-03-01 18:44:33): then *has_zone is
+ * false and *epoch_ms is the wall-clock time counted as if it were UTC (the
+ * caller knows which zone the writer meant). With a zone, *has_zone is true
+ * and *epoch_ms is exact, as tw_time_parse_iso8601 gives it. */
+int tw_time_parse_iso8601_maybe_local(const char *text, size_t len, int64_t *epoch_ms,
+                                      bool *has_zone, tw_err *err);
+
+/* Parses the RFC 3164 (BSD syslog) timestamp as syslog daemons write it into
+ * files: "Mmm dd hh:mm:ss", the day space-padded ("Jun  8"), zero-padded
+ * ("Aug 03") or not padded ("Nov 2"), then an optional fraction of a second
+ * (cut to milliseconds). It has no year and no zone: the caller gives the
+ * year and gets the wall-clock time counted as if it were UTC. A day the
+ * month does not have in that year (Feb 29 of 2023) is -EINVAL; a year
+ * outside 0000-9999 is -ERANGE. */
+int tw_time_parse_rfc3164(const char *text, size_t len, int year, int64_t *epoch_ms, tw_err *err);
+
+/* Parses the common log format time nginx and Apache write ($time_local,
+ * %t without the brackets): DD/Mon/YYYY:hh:mm:ss +hhmm, e.g.
+ * "10/Oct/2000:13:55:36 -0700". Month names are English and case-sensitive
+ * as servers write them; the zone offset is required. */
+int tw_time_parse_clf(const char *text, size_t len, int64_t *epoch_ms, tw_err *err);
 
 /* Parses a decimal count of epoch milliseconds ("1440938160000"), digits
  * only. -ERANGE if it does not fit an int64_t. */

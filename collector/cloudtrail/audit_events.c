@@ -445,6 +445,7 @@ void tw_audit_check_event(tw_audit_event *event, const char *account_id)
 {
     event->error_code = NULL;
     event->error_message[0] = '\0';
+    event->read_only = NULL;
     if (event->checksum != NULL && !checksum_matches(event)) {
         event_fail(event, "InvalidChecksum",
                    "The eventDataChecksum is not the base64 SHA-256 of eventData.");
@@ -478,6 +479,9 @@ void tw_audit_check_event(tw_audit_event *event, const char *account_id)
     event->event_source = json_string_value(json_object_get(data, "eventSource"));
     event->principal_id =
         json_string_value(json_object_get(json_object_get(data, "userIdentity"), "principalId"));
+    json_t *read_only = json_object_get(json_object_get(data, "additionalEventData"), "readOnly");
+    if (json_is_boolean(read_only))
+        event->read_only = json_is_true(read_only) ? "true" : "false";
 }
 
 /* ---- the stored record ------------------------------------------------------ */

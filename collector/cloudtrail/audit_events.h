@@ -42,6 +42,10 @@ typedef struct tw_audit_event {
     const char *event_name;   /* borrowed from parsed */
     const char *event_source;
     const char *principal_id; /* userIdentity.principalId: LookupEvents' Username */
+    /* additionalEventData.readOnly as "true" or "false" (LookupEvents'
+     * ReadOnly: the agent's derived events say there whether the request
+     * could change state), NULL when absent or not a boolean. */
+    const char *read_only;
 } tw_audit_event;
 
 typedef struct tw_audit_request {

@@ -111,6 +111,7 @@ static int store_event(tw_db *db, const tw_call *call, const tw_audit_request *r
         .event_name = event->event_name,
         .event_source = event->event_source,
         .username = event->principal_id,
+        .read_only = event->read_only,
         .record = record,
         .record_len = len,
     };

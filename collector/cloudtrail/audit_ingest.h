@@ -5,7 +5,8 @@
  *
  * Accepted events are stored in the event history's "events" table
  * (category "ActivityAuditLog", lookup = 1: LookupEvents finds them by
- * EventName, EventSource, Username = userIdentity.principalId, EventId).
+ * EventName, EventSource, Username = userIdentity.principalId, EventId, and
+ * ReadOnly when additionalEventData.readOnly is a boolean).
  * The ids already ingested, per channel, are kept 24 hours in
  * "audit_event_ids" (component "audit_events"), so that a repeated id is
  * answered with its first eventID and stored once.

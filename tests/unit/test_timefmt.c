@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -409,6 +410,138 @@ static void test_epoch_ms_parses_digits_and_rejects_overflow(void **state)
     assert_all_rejected(tw_time_parse_epoch_ms, cases, COUNT(cases));
 }
 
+static void test_clf_parses_nginx_time_local_with_its_offset(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_ok(tw_time_parse_clf, "30/Aug/2015:12:36:00 +0000"), SUITE_MS);
+    assert_int_equal(parse_ok(tw_time_parse_clf, "30/Aug/2015:14:36:00 +0200"), SUITE_MS);
+    /* The example of the Apache docs, and Tehran's +0330 from a real log. */
+    assert_int_equal(parse_ok(tw_time_parse_clf, "10/Oct/2000:13:55:36 -0700"),
+                     INT64_C(971211336000));
+    assert_int_equal(parse_ok(tw_time_parse_clf, "22/Jan/2019:03:56:14 +0330"),
+                     INT64_C(1548116774000));
+    assert_int_equal(parse_ok(tw_time_parse_clf, "29/Feb/2016:23:59:59 +0000"),
+                     INT64_C(1456790399000));
+
+    static const bad_input cases[] = {
+        {"", "the day of the month is not 2 digits"},
+        {"10/oct/2000:13:55:36 -0700", "unknown month name"},
+        {"10/Oct/00:13:55:36 -0700", "the year is not 4 digits"},
+        {"10/Oct/2000 13:55:36 -0700", "the time is not :hh:mm:ss"},
+        {"10/Oct/2000:13:55:36", "no space before the zone offset"},
+        {"10/Oct/2000:13:55:36 0700", "the zone offset is not +hhmm"},
+        {"10/Oct/2000:13:55:36 +07:00", "the zone offset is not +hhmm"},
+        {"10/Oct/2000:13:55:36 -0700]", "unexpected text after the zone offset"},
+        {"30/Feb/2000:13:55:36 -0700", "February 2000 has no day 30"},
+        {"10/Oct/2000:24:55:36 -0700", "time 24:55:36 does not exist"},
+        {"10/Oct/2000:13:55:36 +2500", "the zone offset is out of range"},
+    };
+    assert_all_rejected(tw_time_parse_clf, cases, COUNT(cases));
+}
+
+/* ---- zone-less ISO 8601 and RFC 3164 (syslog) ---- */
+
+static int64_t parse_maybe_local_ok(const char *text, bool want_zone)
+{
+    tw_err err = {{0}};
+    int64_t out = 0;
+    bool has_zone = !want_zone;
+    int rc = tw_time_parse_iso8601_maybe_local(text, strlen(text), &out, &has_zone, &err);
+    if (rc != 0)
+        print_error("input \"%s\" rejected: %s\n", text, err.msg);
+    assert_int_equal(rc, 0);
+    assert_true(has_zone == want_zone);
+    return out;
+}
+
+static void test_iso8601_maybe_local_reads_zoneless_times_as_wall_clock(void **state)
+{
+    (void)state;
+    /* rsyslog's high-precision format without an offset, and Rails 3's
+     * "Started ... at" time: wall-clock, counted as if UTC. */
+    assert_int_equal(parse_maybe_local_ok("2019-06-14T10:40:20.912134", false),
+                     INT64_C(1560508820912));
+    assert_int_equal(parse_maybe_local_ok("2010-03-01 18:44:33", false), INT64_C(1267469073000));
+    /* With a zone it is exact, as tw_time_parse_iso8601 reads it. */
+    assert_int_equal(parse_maybe_local_ok("2019-06-14T13:01:15.412+01:30", true),
+                     INT64_C(1560511875412));
+    assert_int_equal(parse_maybe_local_ok("2015-08-30T12:36:00Z", true), SUITE_MS);
+
+    tw_err err = {{0}};
+    int64_t out = 42;
+    bool has_zone = false;
+    static const bad_input cases[] = {
+        {"2019-06-14T10:40:20 ", "unexpected text where the time zone should be"},
+        {"2019-06-14T10:40", "the time is not hh:mm:ss"},
+        {"2019-06-14T10:40:20.", "no digits after the '.'"},
+        {"2019-02-29T10:40:20", "February 2019 has no day 29"},
+        {"2019-06-14", "no time after the date"},
+    };
+    for (size_t i = 0; i < COUNT(cases); i++) {
+        int rc = tw_time_parse_iso8601_maybe_local(cases[i].text, strlen(cases[i].text), &out,
+                                                   &has_zone, &err);
+        assert_int_equal(rc, -EINVAL);
+        assert_message_contains(&err, cases[i].message);
+        assert_int_equal(out, 42);
+    }
+    /* The strict parser still wants the zone. */
+    assert_int_equal(tw_time_parse_iso8601("2010-03-01 18:44:33", 19, &out, &err), -EINVAL);
+    assert_message_contains(&err, "no time zone");
+}
+
+static int64_t parse_rfc3164_ok(const char *text, int year)
+{
+    tw_err err = {{0}};
+    int64_t out = 0;
+    int rc = tw_time_parse_rfc3164(text, strlen(text), year, &out, &err);
+    if (rc != 0)
+        print_error("input \"%s\" rejected: %s\n", text, err.msg);
+    assert_int_equal(rc, 0);
+    return out;
+}
+
+static void test_rfc3164_parses_padded_and_unpadded_days_in_the_given_year(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_rfc3164_ok("Oct 11 22:14:15", 2024), INT64_C(1728684855000));
+    assert_int_equal(parse_rfc3164_ok("Jun  8 10:44:36", 2024), INT64_C(1717843476000));
+    assert_int_equal(parse_rfc3164_ok("Aug 03 21:39:20", 2024), INT64_C(1722721160000));
+    assert_int_equal(parse_rfc3164_ok("Nov 2 15:40:14.003456", 2023), INT64_C(1698939614003));
+    assert_int_equal(parse_rfc3164_ok("Feb 29 00:00:00", 2024), INT64_C(1709164800000));
+
+    static const struct {
+        const char *text;
+        int year;
+        const char *message;
+    } cases[] = {
+        {"Feb 29 00:00:00", 2023, "February 2023 has no day 29"},
+        {"oct 11 22:14:15", 2024, "unknown month name"},
+        {"Oct11 22:14:15", 2024, "no space after the month"},
+        {"Oct  11 22:14:15", 2024, "the time is not hh:mm:ss"},
+        {"Oct x1 22:14:15", 2024, "the day of the month is not 1 or 2 digits"},
+        {"Oct 11 22:14", 2024, "the time is not hh:mm:ss"},
+        {"Oct 11 22:14:15 host", 2024, "unexpected text after the time"},
+        {"Oct 32 22:14:15", 2024, "October 2024 has no day 32"},
+        {"Oct 11 25:14:15", 2024, "time 25:14:15 does not exist"},
+    };
+    for (size_t i = 0; i < COUNT(cases); i++) {
+        tw_err err = {{0}};
+        int64_t out = 42;
+        int rc = tw_time_parse_rfc3164(cases[i].text, strlen(cases[i].text), cases[i].year, &out,
+                                       &err);
+        if (rc != -EINVAL)
+            print_error("input \"%s\" gave %d\n", cases[i].text, rc);
+        assert_int_equal(rc, -EINVAL);
+        assert_message_contains(&err, cases[i].message);
+        assert_int_equal(out, 42);
+    }
+    int64_t out;
+    assert_int_equal(tw_time_parse_rfc3164("Oct 11 22:14:15", 15, 10000, &out, NULL), -ERANGE);
+    /* Only len bytes are read. */
+    assert_int_equal(tw_time_parse_rfc3164("Oct 11 22:14:15 host", 15, 2024, &out, NULL), 0);
+    assert_int_equal(out, INT64_C(1728684855000));
+}
+
 static void test_now_is_after_2024_and_formats(void **state)
 {
     (void)state;
@@ -454,6 +587,9 @@ int main(void)
         cmocka_unit_test(test_formatting_outside_years_0000_to_9999_is_a_range_error),
         cmocka_unit_test(test_iso8601_offset_past_year_0000_is_a_range_error),
         cmocka_unit_test(test_epoch_ms_parses_digits_and_rejects_overflow),
+        cmocka_unit_test(test_clf_parses_nginx_time_local_with_its_offset),
+        cmocka_unit_test(test_iso8601_maybe_local_reads_zoneless_times_as_wall_clock),
+        cmocka_unit_test(test_rfc3164_parses_padded_and_unpadded_days_in_the_given_year),
         cmocka_unit_test(test_now_is_after_2024_and_formats),
         cmocka_unit_test(test_errors_accept_null_err),
     };
