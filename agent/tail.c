@@ -118,8 +118,10 @@ static tw_tail_file *find_open(tw_tail *t, uint64_t dev, uint64_t ino)
 
 /* Starts following the file at path (already open as fd). start_hint is
  * where a file the checkpoint does not know starts. */
+#define START_KNOWN UINT64_MAX /* follow: where the checkpoint says, else the rule */
+
 static tw_tail_file *follow(tw_tail *t, const char *path, int fd, bool rotated,
-                            bool new_file_from_end)
+                            bool new_file_from_end, uint64_t start_at)
 {
     tw_file_identity id;
     tw_err err;
@@ -133,7 +135,9 @@ static tw_tail_file *follow(tw_tail *t, const char *path, int fd, bool rotated,
     uint64_t size = (uint64_t)st.st_size, start;
     tw_tracked_file known;
     uint64_t resume;
-    if (tw_checkpoint_lookup(t->checkpoint, id.dev, id.ino, &known, &resume)) {
+    if (start_at != START_KNOWN) {
+        start = start_at;
+    } else if (tw_checkpoint_lookup(t->checkpoint, id.dev, id.ino, &known, &resume)) {
         if (tw_file_identity_matches(fd, &known.id) && resume <= size) {
             start = resume;
         } else {
@@ -236,10 +240,76 @@ static void grow_fingerprint(tw_tail *t, tw_tail_file *f)
 }
 
 /* Truncation (copytruncate) or a rewrite in place: read again from 0. */
+/* copytruncate: logrotate copied the file (to a name in the same
+ * directory, usually NAME.1) before truncating it. Lines written before the
+ * truncation that we had not read yet are only in that copy: find it (same
+ * first bytes, at least as long as what we consumed) and read its rest.
+ * Lines written between logrotate's copy and its truncate are in neither;
+ * no reader can have them. */
+static void rescue_from_copy(tw_tail *t, tw_tail_file *f)
+{
+    uint64_t from = tw_lines_consumed(&f->lines);
+    if (f->tracked.id.fp_len == 0)
+        return;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", f->path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    DIR *d = opendir(dir[0] ? dir : "/");
+    if (!d)
+        return;
+    /* Several files may start with the same bytes (older generations of
+     * a log that begins with a header): the newest one is the copy. */
+    struct dirent *de;
+    char candidate[4096 + 256], best[4096 + 256] = "";
+    int best_fd = -1;
+    struct timespec best_mtime = {0, 0};
+    uint64_t best_size = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.' || de->d_ino == f->tracked.id.ino)
+            continue;
+        snprintf(candidate, sizeof candidate, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (stat(candidate, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size <= from ||
+            find_open(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino))
+            continue;
+        if (best_fd >= 0 && (st.st_mtim.tv_sec < best_mtime.tv_sec ||
+                             (st.st_mtim.tv_sec == best_mtime.tv_sec &&
+                              st.st_mtim.tv_nsec <= best_mtime.tv_nsec)))
+            continue;
+        int fd = open(candidate, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+            continue;
+        tw_file_identity copy_id = f->tracked.id;
+        copy_id.dev = (uint64_t)st.st_dev;
+        copy_id.ino = (uint64_t)st.st_ino;
+        if (!tw_file_identity_matches(fd, &copy_id)) {
+            close(fd);
+            continue;
+        }
+        if (best_fd >= 0)
+            close(best_fd);
+        best_fd = fd;
+        best_mtime = st.st_mtim;
+        best_size = (uint64_t)st.st_size;
+        snprintf(best, sizeof best, "%s", candidate);
+    }
+    closedir(d);
+    if (best_fd < 0)
+        return;
+    tw_notice("[logs %s] %s was copied to %s before it was truncated; reading the %" PRIu64
+              " bytes we had not read yet from the copy",
+              t->section, f->path, best, best_size - from);
+    follow(t, best, best_fd, true, false, from);
+}
+
 static void restart_file(tw_tail *t, tw_tail_file *f, const char *why)
 {
     tw_warn("[logs %s] %s was %s; reading it again from the start", t->section, f->path, why);
     t->stats.truncations++;
+    rescue_from_copy(t, f);
     /* What was held of a partial line is gone with the old contents. */
     tw_lines_reset(&f->lines, 0);
     tw_checkpoint_forget(t->checkpoint, f->tracked.key);
@@ -403,7 +473,7 @@ static void find_rotated(void *ctx, const tw_tracked_file *file, const char *pat
         tw_notice("[logs %s] %s was rotated to %s while the agent was stopped; reading its "
                   "last %" PRIu64 " bytes",
                   t->section, path, candidate, (uint64_t)st.st_size - resume);
-        follow(t, candidate, fd, true, false);
+        follow(t, candidate, fd, true, false, START_KNOWN);
         break;
     }
     closedir(d);
@@ -444,7 +514,7 @@ static void scan(tw_tail *t, int64_t now)
         }
         int fd = open_path(t, g.files[i]);
         if (fd >= 0)
-            follow(t, g.files[i], fd, false, t->first_scan && t->read_from_tail);
+            follow(t, g.files[i], fd, false, t->first_scan && t->read_from_tail, START_KNOWN);
     }
     for (tw_tail_file *f = t->files; f; f = f->next) {
         if (!f->seen && !f->rotated) {
