@@ -32,7 +32,11 @@
 
 #define TICK_MS 1000
 #define BATCH_PERIOD_MS 5000   /* the CloudWatch agent's force_flush_interval */
-#define PAUSE_QUEUED 16        /* requests waiting for the spool */
+/* Reading pauses while this much waits in memory for the spool (a 1 MiB
+ * PutLogEvents body each, towards the loopback): it bounds the agent's
+ * memory, and the disk keeps up at well over 100 MiB/s anyway. */
+#define PAUSE_QUEUED_BYTES (2u << 20)
+#define PAUSE_QUEUED 64 /* requests (audit requests are small and many) */
 #define META_MAGIC "TWLM"
 
 typedef struct logs_file logs_file;
@@ -102,6 +106,7 @@ struct tw_logs {
     bool saving; /* save_work is queued or running */
     bool save_pending_stop; /* the stop waits for it */
     bool stopping, paused;
+    bool spool_paused, queue_paused;
     uint64_t spool_max;
     int gzip_level; /* 0 towards an endpoint on this machine */
     int64_t clock_offset_ms; /* the endpoint's clock minus ours (sender), per tick */
@@ -635,18 +640,28 @@ static void update_pause(tw_logs *l)
     tw_outbox_stats o;
     tw_outbox_stats_get(l->outbox, &o);
     uint64_t cap = l->spool_max;
-    bool full = o.queued >= PAUSE_QUEUED || (cap > 0 && o.spool.disk_bytes > cap / 10 * 9);
-    bool roomy = o.queued < PAUSE_QUEUED / 2 && (cap == 0 || o.spool.disk_bytes < cap / 10 * 8);
-    if (!l->paused && full) {
-        l->paused = true;
+    /* Two reasons, told apart in the log: a short queue in front of the
+     * spool is ordinary backpressure at full speed (silent); a spool near
+     * its cap means the endpoint is behind or away (said once). */
+    bool queue_full = o.queued >= PAUSE_QUEUED || o.queued_bytes >= PAUSE_QUEUED_BYTES;
+    bool queue_roomy = o.queued < PAUSE_QUEUED / 2 && o.queued_bytes < PAUSE_QUEUED_BYTES / 2;
+    bool spool_full = cap > 0 && o.spool.disk_bytes > cap / 10 * 9;
+    bool spool_roomy = cap == 0 || o.spool.disk_bytes < cap / 10 * 8;
+    if (!l->spool_paused && spool_full) {
+        l->spool_paused = true;
         tw_warn("[logs %s] the spool holds %" PRIu64 " unsent batches (%" PRIu64
                 " bytes); reading pauses until the endpoint catches up (nothing is lost: the "
                 "files keep the lines)",
                 l->name, o.spool.pending_records, o.spool.disk_bytes);
-    } else if (l->paused && roomy) {
-        l->paused = false;
+    } else if (l->spool_paused && spool_roomy) {
+        l->spool_paused = false;
         tw_notice("[logs %s] reading again", l->name);
     }
+    if (queue_full)
+        l->queue_paused = true;
+    else if (queue_roomy)
+        l->queue_paused = false;
+    l->paused = l->spool_paused || l->queue_paused;
     tw_tail_pause(l->tail, l->paused);
 }
 
@@ -837,6 +852,9 @@ int tw_logs_start(uv_loop_t *loop, const tw_agent_config *config, size_t index,
         .name = outbox_name.data,
         .dir = path.data,
         .spool = {.max_bytes = l->spool_max},
+        /* Two 1 MiB requests at the endpoint keep a loopback collector
+         * busy; each one more costs its megabyte of memory. */
+        .max_in_flight = 2,
         .on_result = on_result,
         .on_recovered = on_recovered,
         .before_ack = before_ack,
@@ -949,7 +967,7 @@ void tw_logs_stats_get(const tw_logs *l, tw_logs_stats *out)
     tw_tail_stats t;
     tw_tail_stats_get(l->tail, &t);
     out->files = t.files;
-    out->paused = l->paused;
+    out->paused = l->spool_paused;
     tw_outbox_stats o;
     tw_outbox_stats_get(l->outbox, &o);
     out->spool_pending_records = o.spool.pending_records;

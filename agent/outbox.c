@@ -36,6 +36,7 @@ typedef struct disk_job {
     tw_outbox *outbox;
     tw_buf *appends;
     size_t n_appends;
+    uint64_t append_bytes;
     uint64_t *acks;
     size_t n_acks;
     unsigned want_reads;
@@ -63,6 +64,7 @@ struct tw_outbox {
     /* queued for the next disk job */
     tw_buf *appends;
     size_t n_appends, cap_appends;
+    uint64_t queued_bytes; /* of appends, and of the running job's */
     uint64_t *acks;
     size_t n_acks, cap_acks;
     disk_job *busy; /* the running job, or NULL */
@@ -247,6 +249,7 @@ static void disk_done(uv_work_t *work, int status)
     tw_outbox *o = job->outbox;
     o->busy = NULL;
     o->reading = 0;
+    o->queued_bytes -= job->append_bytes;
     for (size_t i = 0; i < job->n_appends; i++)
         tw_buf_free(&job->appends[i]);
     free(job->appends);
@@ -301,6 +304,8 @@ static void kick(tw_outbox *o)
     job->work.data = job;
     job->appends = o->appends;
     job->n_appends = o->n_appends;
+    for (size_t i = 0; i < job->n_appends; i++)
+        job->append_bytes += job->appends[i].len;
     job->acks = o->acks;
     job->n_acks = o->n_acks;
     job->want_reads = want;
@@ -378,6 +383,7 @@ void tw_outbox_push(tw_outbox *o, tw_request *req)
     tw_buf *encoded = &o->appends[o->n_appends++];
     *encoded = (tw_buf)TW_BUF_INIT;
     tw_request_encode(req, encoded);
+    o->queued_bytes += encoded->len;
     tw_request_free(req);
     o->stats.pushed++;
     o->spool_may_have_more = true;
@@ -411,5 +417,6 @@ void tw_outbox_stats_get(const tw_outbox *o, tw_outbox_stats *out)
     *out = o->stats;
     out->in_flight = o->in_flight;
     out->queued = (unsigned)(o->n_appends + (o->busy ? o->busy->n_appends : 0));
+    out->queued_bytes = o->queued_bytes;
     tw_spool_stats_get(o->spool, &out->spool);
 }

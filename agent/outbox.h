@@ -68,7 +68,8 @@ typedef struct tw_outbox_stats {
     uint64_t pushed, acked, rejected, expired, resent;
     uint64_t push_failures; /* the spool refused an append: the request is lost */
     unsigned in_flight;
-    unsigned queued; /* pushed, not yet in the spool */
+    unsigned queued;       /* pushed, not yet in the spool */
+    uint64_t queued_bytes; /* their encoded size: memory they hold */
     tw_spool_stats spool;
 } tw_outbox_stats;
 

@@ -22,21 +22,10 @@ import sys
 import tempfile
 import time
 
+from benchutil import cpu_ticks, read, rss_kib, start_collector, stop_process, \
+    write_collector_config
+
 AKID, SECRET = "AKIDBENCHFOOTPRINT01", "benchsecretbenchsecretbenchsecret0000000"
-
-
-def read(path):
-    with open(path) as f:
-        return f.read()
-
-
-def cpu_ticks(pid):
-    fields = read(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
-
-
-def rss_kib(pid):
-    return int(re.search(r"VmRSS:\s+(\d+)", read(f"/proc/{pid}/status")).group(1))
 
 
 def main():
@@ -49,22 +38,13 @@ def main():
     tmp = tempfile.mkdtemp(prefix="tw-footprint-")
     procs = []
     try:
-        with open(os.path.join(tmp, "collector.conf"), "w") as f:
-            f.write(f"[server]\nlisten = 127.0.0.1:0\ndata_dir = {tmp}/data\n"
-                    f"[account]\nid = 123456789012\nregions = us-east-1\n"
-                    f"[user bench]\naccess_key_id = {AKID}\nsecret_access_key = {SECRET}\n")
-        collector = subprocess.Popen([os.path.join(args.bin, "trailwatch-collector"), "--config",
-                                      f"{tmp}/collector.conf"], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
+        write_collector_config(f"{tmp}/collector.conf", f"{tmp}/data", AKID, SECRET)
+        try:
+            collector, url = start_collector(os.path.join(args.bin, "trailwatch-collector"),
+                                             f"{tmp}/collector.conf")
+        except RuntimeError as e:
+            sys.exit(str(e))
         procs.append(collector)
-        url = None
-        for line in collector.stdout:
-            m = re.search(r"listening on (http://\S+)", line)
-            if m:
-                url = m.group(1)
-                break
-        if not url:
-            sys.exit("the collector did not start")
         with open(os.path.join(tmp, "agent.conf"), "w") as f:
             f.write(f"[agent]\nstate_dir = {tmp}/agent\nlog_level = warn\n"
                     f"[endpoint]\nurl = {url}\naccess_key_id = {AKID}\n"
@@ -104,11 +84,7 @@ def main():
               f"{status['endpoint']['bytes_sent']} bytes")
     finally:
         for proc in reversed(procs):
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

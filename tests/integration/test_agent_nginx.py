@@ -94,6 +94,17 @@ class NginxTestCase(CollectorTestCase):
         self.nginx = self.start([NGINX, "-c", conf, "-p", self.dir], name="nginx")
         wait_for(lambda: self.get("/") == 200, timeout=10, what="nginx to answer")
 
+    def tearDown(self):
+        # A graceful stop, so nginx's workers leave with their master (a
+        # SIGKILL of the master would orphan them).
+        if self.nginx.alive():
+            self.nginx.signal(signal.SIGTERM)
+            try:
+                self.nginx.wait(timeout=10)
+            except AssertionError:
+                pass
+        super().tearDown()
+
     def get(self, path, method="GET", user_agent="it-client"):
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
