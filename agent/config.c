@@ -389,6 +389,29 @@ static const tw_conf_key statsd_keys[] = {
     KEY("max_series", TW_CONF_INT, tw_statsd_config, max_series, .min = 100, .max = 10000000),
 };
 
+/* rails: which tag (1-8) or lograge/JSON key holds the user (the parser
+ * says the same when it is created; here it gets the file and line). */
+static int check_user_tag(const char *v, tw_err *err)
+{
+    size_t len = strlen(v);
+    if (len == 0)
+        return tw_err_set(err, -EINVAL, "empty (give a tag index 1-8 or a key name)");
+    if (strspn(v, "0123456789") == len) {
+        if (len > 1 || v[0] < '1' || v[0] > '8')
+            return tw_err_set(err, -EINVAL,
+                              "tag index %s is out of range: Rails tags are counted from 1, at "
+                              "most 8",
+                              v);
+        return 0;
+    }
+    if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.@") != len)
+        return tw_err_set(err, -EINVAL,
+                          "\"%.60s\" is neither a tag index (1-8) nor a key name (letters, "
+                          "digits, _ . @)",
+                          v);
+    return 0;
+}
+
 static const tw_conf_key logs_keys[] = {
     KEY("path", TW_CONF_STRING, tw_logs_config, path,
         .flags = TW_CONF_REQUIRED | TW_CONF_MULTILINE),
@@ -419,6 +442,7 @@ static const tw_conf_key logs_keys[] = {
         .check = tw_audit_config_check_user_field),
     KEY("audit_trust_forwarded_for", TW_CONF_BOOL, tw_logs_config, audit_trust_forwarded_for),
     KEY("audit_reads", TW_CONF_BOOL, tw_logs_config, audit_reads),
+    KEY("user_tag", TW_CONF_STRING, tw_logs_config, user_tag, .check = check_user_tag),
 };
 
 static const tw_conf_key plugin_keys[] = {
@@ -512,6 +536,12 @@ static void check_logs(tw_agent_config *c, const tw_conf_section *s, tw_logs_con
     }
     if (format_ok)
         tw_audit_config_check_logs(conf, s, l, c->endpoint.region);
+    if (format_ok && l->user_tag != NULL && strcmp(l->format, "rails") != 0) {
+        e = tw_conf_find(s, "user_tag");
+        tw_conf_error(conf, e->file, e->line,
+                      "[%s] user_tag is only used with format = rails (format is %s)", s->name,
+                      l->format);
+    }
     if ((e = tw_conf_find(s, "multiline_timeout")) != NULL &&
         tw_conf_find(s, "multiline_start") == NULL)
         tw_conf_error(conf, e->file, e->line,

@@ -85,6 +85,7 @@ typedef struct tw_logs_config {
     const char *audit_user_field; /* NULL: the format's own */
     bool audit_trust_forwarded_for;
     bool audit_reads; /* also GET/HEAD/OPTIONS requests (default yes) */
+    const char *user_tag; /* rails: tag index 1-8 or lograge key holding the user */
 } tw_logs_config;
 
 typedef struct tw_plugin_config {

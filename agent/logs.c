@@ -84,7 +84,7 @@ struct tw_logs {
     const tw_logs_config *config; /* borrowed from the agent's config */
     const char *hostname;
     char *name;
-    char *log_format;
+    char *log_format, *user_tag;
     const tw_log_parser_ops *parser_ops;
     tw_log_parser_options parser_options;
     tw_checkpoint *checkpoint;
@@ -778,6 +778,7 @@ static void free_logs(tw_logs *l)
     tw_buf_free(&l->event_data);
     tw_buf_free(&l->body);
     free(l->log_format);
+    free(l->user_tag);
     free(l->name);
     free(l);
 }
@@ -799,8 +800,9 @@ int tw_logs_start(uv_loop_t *loop, const tw_agent_config *config, size_t index,
     /* Parsers may keep these strings: the pipeline owns copies, which
      * outlive a reload of the configuration. */
     l->log_format = lc->log_format ? tw_strdup(lc->log_format) : NULL;
+    l->user_tag = lc->user_tag ? tw_strdup(lc->user_tag) : NULL;
     l->parser_options = (tw_log_parser_options){
-        .section = l->name, .log_format = l->log_format,
+        .section = l->name, .log_format = l->log_format, .user_tag = l->user_tag,
         .group_timeout_ms = (int64_t)lc->multiline_timeout_ms};
     l->sender = sender;
     l->spool_max = (uint64_t)config->agent.spool_max_size;
