@@ -15,6 +15,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,10 +46,10 @@ struct tw_tail_file {
 };
 
 typedef struct watch {
-    uv_fs_event_t handle;
-    tw_tail *tail;
     char *dir;
+    int wd;
     bool seen;
+    bool modify_armed; /* IN_MODIFY is in the watch's mask */
 } watch;
 
 struct tw_tail {
@@ -64,6 +65,8 @@ struct tw_tail {
     watch **watches;
     size_t n_watches;
     bool inotify_failed;
+    int inotify_fd;
+    uv_poll_t inotify_poll;
     uv_timer_t poll_timer, pass_timer;
     bool pass_scheduled, scan_wanted, first_scan, paused, stopping;
     int64_t last_scan_ms, last_pass_ms;
@@ -350,32 +353,29 @@ static bool service_file(tw_tail *t, tw_tail_file *f, int64_t now)
 
 /* ---- watches ------------------------------------------------------------------ */
 
-static void on_fs_event(uv_fs_event_t *handle, const char *filename, int events, int status)
-{
-    (void)filename;
-    watch *w = handle->data;
-    if (status < 0)
-        return;
-    if (events & UV_RENAME)
-        w->tail->scan_wanted = true; /* created, renamed or removed */
-    schedule_pass(w->tail, false);
-}
+/* One inotify instance per tail, on the loop through uv_poll. Directory
+ * changes (a file created, renamed, removed) always wake us; writes to files
+ * (IN_MODIFY) wake us once, then that interest is dropped until the pass
+ * they scheduled has run: a writer doing a write(2) per line would
+ * otherwise wake the agent a thousand times a second for twenty passes. */
+#define DIR_EVENTS (IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE | IN_DELETE_SELF | \
+                    IN_MOVE_SELF | IN_ATTRIB)
 
 static void on_handle_closed(uv_handle_t *handle)
 {
     tw_tail *t = handle->data;
-    if (handle->type == UV_FS_EVENT) {
-        watch *w = (watch *)handle;
-        t = w->tail;
-        free(w->dir);
-        free(w);
-    }
     if (--t->open_handles == 0) {
         void (*closed)(void *) = t->closed;
         void *ctx = t->closed_ctx;
+        if (t->inotify_fd >= 0)
+            close(t->inotify_fd);
         for (size_t i = 0; i < t->n_refused; i++)
             free(t->refused[i]);
         free(t->refused);
+        for (size_t i = 0; i < t->n_watches; i++) {
+            free(t->watches[i]->dir);
+            free(t->watches[i]);
+        }
         free(t->watches);
         free(t->buf);
         free(t->section);
@@ -386,12 +386,65 @@ static void on_handle_closed(uv_handle_t *handle)
     }
 }
 
+static int arm(tw_tail *t, watch *w, bool modify)
+{
+    int wd = inotify_add_watch(t->inotify_fd, w->dir, DIR_EVENTS | (modify ? IN_MODIFY : 0));
+    if (wd < 0)
+        return -errno;
+    w->wd = wd;
+    w->modify_armed = modify;
+    return 0;
+}
+
+/* After a pass: writes may wake us again. */
+static void rearm_watches(tw_tail *t)
+{
+    for (size_t i = 0; i < t->n_watches; i++)
+        if (!t->watches[i]->modify_armed)
+            arm(t, t->watches[i], true);
+}
+
+static watch *watch_by_wd(tw_tail *t, int wd)
+{
+    for (size_t i = 0; i < t->n_watches; i++)
+        if (t->watches[i]->wd == wd)
+            return t->watches[i];
+    return NULL;
+}
+
+static void on_inotify(uv_poll_t *handle, int status, int events)
+{
+    tw_tail *t = handle->data;
+    (void)events;
+    if (status < 0)
+        return;
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    for (;;) {
+        ssize_t n = read(t->inotify_fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            p += sizeof *ev + ev->len;
+            if (ev->mask & (IN_Q_OVERFLOW | DIR_EVENTS | IN_IGNORED))
+                t->scan_wanted = true;
+            if (ev->mask & IN_MODIFY) {
+                watch *w = watch_by_wd(t, ev->wd);
+                if (w && w->modify_armed)
+                    arm(t, w, false);
+            }
+        }
+    }
+    schedule_pass(t, false);
+}
+
 static void unwatch(tw_tail *t, size_t i)
 {
     watch *w = t->watches[i];
     t->watches[i] = t->watches[--t->n_watches];
-    uv_fs_event_stop(&w->handle);
-    uv_close((uv_handle_t *)&w->handle, on_handle_closed);
+    inotify_rm_watch(t->inotify_fd, w->wd);
+    free(w->dir);
+    free(w);
 }
 
 /* Keeps one inotify watch per directory that decides a match. */
@@ -410,19 +463,16 @@ static void update_watches(tw_tail *t, const tw_glob_result *g)
         if (t->inotify_failed)
             continue;
         watch *w = tw_calloc(1, sizeof *w);
-        w->tail = t;
         w->dir = tw_strdup(g->dirs[d]);
         w->seen = true;
-        uv_fs_event_init(t->loop, &w->handle);
-        w->handle.data = w;
-        t->open_handles++;
-        int rc = uv_fs_event_start(&w->handle, on_fs_event, w->dir, 0);
+        int rc = arm(t, w, true);
         if (rc != 0) {
             /* Usually fs.inotify.max_user_watches: polling still works. */
             tw_warn("[logs %s] cannot watch %s (%s); polling it every %" PRId64 " ms instead",
-                    t->section, w->dir, uv_strerror(rc), t->poll_ms);
+                    t->section, w->dir, strerror(-rc), t->poll_ms);
             t->inotify_failed = true;
-            uv_close((uv_handle_t *)&w->handle, on_handle_closed);
+            free(w->dir);
+            free(w);
             continue;
         }
         t->watches = tw_realloc(t->watches, (t->n_watches + 1) * sizeof *t->watches);
@@ -557,6 +607,8 @@ static void pass(tw_tail *t)
                 close_file(t, f, true);
         }
     }
+    if (!t->inotify_failed)
+        rearm_watches(t);
     if (more)
         schedule_pass(t, true);
 }
@@ -619,6 +671,17 @@ int tw_tail_start(uv_loop_t *loop, const tw_tail_options *options,
     uv_timer_init(loop, &t->pass_timer);
     t->poll_timer.data = t->pass_timer.data = t;
     t->open_handles = 2;
+    t->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (t->inotify_fd < 0) {
+        tw_warn("[logs %s] inotify is not available (%s); polling every %" PRId64 " ms instead",
+                t->section, strerror(errno), t->poll_ms);
+        t->inotify_failed = true;
+    } else {
+        uv_poll_init(loop, &t->inotify_poll, t->inotify_fd);
+        t->inotify_poll.data = t;
+        uv_poll_start(&t->inotify_poll, UV_READABLE, on_inotify);
+        t->open_handles++;
+    }
     uv_timer_start(&t->poll_timer, on_poll_timer, (uint64_t)t->poll_ms, (uint64_t)t->poll_ms);
     *out = t;
     pass(t); /* the first scan now: files are known before the loop runs */
@@ -634,6 +697,8 @@ void tw_tail_stop(tw_tail *t, void (*closed)(void *ctx), void *ctx)
         close_file(t, t->files, false);
     while (t->n_watches > 0)
         unwatch(t, t->n_watches - 1);
+    if (t->inotify_fd >= 0)
+        uv_close((uv_handle_t *)&t->inotify_poll, on_handle_closed);
     uv_close((uv_handle_t *)&t->poll_timer, on_handle_closed);
     uv_close((uv_handle_t *)&t->pass_timer, on_handle_closed);
 }

@@ -1,7 +1,8 @@
 /* tail.h — follows the files of one [logs] section and hands out their lines.
  *
  * The tail finds the files the section's path patterns match (tail_glob.h),
- * watches their directories with inotify (through libuv) and also polls, so
+ * watches their directories with inotify (its own instance on the loop,
+ * waking once per pass for writes however many there are) and also polls, so
  * a missed event or a filesystem without inotify only delays reading. Each
  * file is followed by identity (tw_file_identity), not by name:
  *   - rotation by rename: the renamed file is read to its end, then let go
