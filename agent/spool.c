@@ -72,6 +72,8 @@ struct tw_spool {
     tw_spool_options options;
     int lock_fd;
     int write_fd;  /* the newest segment, O_RDWR */
+    bool deferring; /* tw_spool_defer_sync: appends skip their fdatasync */
+    bool unsynced;  /* ... and the write segment has some not yet synced */
     segment *segments; /* oldest first; never empty once open */
     size_t nsegments, segments_cap;
     uint64_t next_id;
@@ -468,6 +470,17 @@ static int roll_segment(tw_spool *s, tw_err *err)
         unlink(path);
         return tw_err_set(err, rc, "cannot sync spool directory %s: %s", s->dir, strerror(-rc));
     }
+    if (s->write_fd >= 0 && s->unsynced) {
+        /* Deferred appends in the segment being closed: synced now. */
+        if (fdatasync(s->write_fd) != 0) {
+            rc = -errno;
+            close(fd);
+            unlink(path);
+            return tw_err_set(err, rc, "cannot sync spool segment before %s: %s", path,
+                              strerror(-rc));
+        }
+        s->unsynced = false;
+    }
     if (s->write_fd >= 0)
         close(s->write_fd);
     s->write_fd = fd;
@@ -514,8 +527,12 @@ static int write_record(tw_spool *s, const void *data, size_t len, tw_err *err)
     encode_header(header, &h);
     struct iovec iov[2] = {{header, sizeof header}, {(void *)data, len}};
     int rc = pwritev_full(s->write_fd, iov, 2, seg->bytes);
-    if (rc == 0 && s->options.fsync == TW_SPOOL_FSYNC_ALWAYS && fdatasync(s->write_fd) != 0)
-        rc = -errno;
+    if (rc == 0 && s->options.fsync == TW_SPOOL_FSYNC_ALWAYS) {
+        if (s->deferring)
+            s->unsynced = true;
+        else if (fdatasync(s->write_fd) != 0)
+            rc = -errno;
+    }
     if (rc != 0) {
         char path[PATH_MAX];
         segment_path(s, seg->name_id, path);
@@ -656,27 +673,62 @@ int tw_spool_read(tw_spool *s, tw_spool_cursor *cursor, uint64_t *id, tw_buf *pa
     return rc;
 }
 
-int tw_spool_ack(tw_spool *s, uint64_t id)
+/* Forgets record id (lock held); true when the acknowledged prefix grew. */
+static int ack_locked(tw_spool *s, uint64_t id, bool *prefix_grew)
 {
-    pthread_mutex_lock(&s->lock);
     segment *seg;
     entry *e = find_entry(s, id, &seg);
-    if (e == NULL || e->size == 0) {
-        pthread_mutex_unlock(&s->lock);
+    if (e == NULL || e->size == 0)
         return -ENOENT;
-    }
     uint64_t before = done_through(s);
     forget_entry(s, seg, e);
     s->counters.acked_records++;
     if (seg->pending == 0 && seg != newest(s))
         delete_segment(s, (size_t)(seg - s->segments));
-    if (done_through(s) != before) {
-        save_state(s, false);
+    if (done_through(s) != before)
+        *prefix_grew = true;
+    return 0;
+}
+
+int tw_spool_ack(tw_spool *s, uint64_t id)
+{
+    return tw_spool_ack_many(s, &id, 1) == 1 ? 0 : -ENOENT;
+}
+
+size_t tw_spool_ack_many(tw_spool *s, const uint64_t *ids, size_t n)
+{
+    pthread_mutex_lock(&s->lock);
+    bool prefix_grew = false;
+    size_t acked = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ack_locked(s, ids[i], &prefix_grew) == 0)
+            acked++;
+    if (prefix_grew) {
+        save_state(s, false); /* once for all of them */
         refresh_oldest_time(s);
     }
     publish_stats(s);
     pthread_mutex_unlock(&s->lock);
-    return 0;
+    return acked;
+}
+
+void tw_spool_defer_sync(tw_spool *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->deferring = true;
+    pthread_mutex_unlock(&s->lock);
+}
+
+int tw_spool_sync(tw_spool *s, tw_err *err)
+{
+    pthread_mutex_lock(&s->lock);
+    int rc = 0;
+    if (s->unsynced && s->write_fd >= 0 && fdatasync(s->write_fd) != 0)
+        rc = tw_err_set(err, -errno, "cannot sync spool %s: %s", s->dir, strerror(errno));
+    s->unsynced = false;
+    s->deferring = false;
+    pthread_mutex_unlock(&s->lock);
+    return rc;
 }
 
 void tw_spool_stats_get(const tw_spool *s, tw_spool_stats *out)

@@ -154,6 +154,18 @@ int tw_spool_read(tw_spool *s, tw_spool_cursor *cursor, uint64_t *id, tw_buf *pa
  * cause a record to be sent twice. */
 int tw_spool_ack(tw_spool *s, uint64_t id);
 
+/* tw_spool_ack for n records at once, recording the acknowledged prefix
+ * once for all of them. Returns how many were pending. */
+size_t tw_spool_ack_many(tw_spool *s, const uint64_t *ids, size_t n);
+
+/* Group commit. After tw_spool_defer_sync, appends skip their own
+ * fdatasync (under TW_SPOOL_FSYNC_ALWAYS); tw_spool_sync then makes all of
+ * them durable with one (segments closed in between were synced when they
+ * were closed) and ends the deferral. An append is durable only once
+ * tw_spool_sync returned 0. Returns 0 or a negative errno (err filled). */
+void tw_spool_defer_sync(tw_spool *s);
+int tw_spool_sync(tw_spool *s, tw_err *err);
+
 /* Copies the counters into *out. Never waits for disk I/O. */
 void tw_spool_stats_get(const tw_spool *s, tw_spool_stats *out);
 
