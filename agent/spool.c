@@ -74,6 +74,7 @@ struct tw_spool {
     int write_fd;  /* the newest segment, O_RDWR */
     bool deferring; /* tw_spool_defer_sync: appends skip their fdatasync */
     bool unsynced;  /* ... and the write segment has some not yet synced */
+    int64_t state_saved_ms; /* when acks last wrote the state file */
     segment *segments; /* oldest first; never empty once open */
     size_t nsegments, segments_cap;
     uint64_t next_id;
@@ -383,6 +384,8 @@ static int write_state_quickly(const char *tmp, const char *path, const char *te
  * a rename is atomic, so after a crash of the agent "state" is the old or the
  * new prefix; after a power loss it may be older or empty, which only means
  * records are sent twice. */
+#define STATE_SAVE_MS 500
+
 static void save_state(tw_spool *s, bool durable)
 {
     uint64_t through = done_through(s);
@@ -703,9 +706,16 @@ size_t tw_spool_ack_many(tw_spool *s, const uint64_t *ids, size_t n)
     for (size_t i = 0; i < n; i++)
         if (ack_locked(s, ids[i], &prefix_grew) == 0)
             acked++;
-    if (prefix_grew) {
-        save_state(s, false); /* once for all of them */
+    if (prefix_grew)
         refresh_oldest_time(s);
+    /* The state file only spares a restart from sending acknowledged
+     * records again (which the batch id makes harmless): writing it, a new
+     * file and a rename, at most every STATE_SAVE_MS keeps a stream of small
+     * acknowledgements from costing an inode each. Close writes it last. */
+    int64_t now = tw_time_now_ms();
+    if (prefix_grew && now - s->state_saved_ms >= STATE_SAVE_MS) {
+        save_state(s, false);
+        s->state_saved_ms = now;
     }
     publish_stats(s);
     pthread_mutex_unlock(&s->lock);

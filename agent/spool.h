@@ -148,8 +148,9 @@ int tw_spool_read(tw_spool *s, tw_spool_cursor *cursor, uint64_t *id, tw_buf *pa
 /* Acknowledges record id: it will not be read again, even after a restart
  * once every older record is acknowledged too. Deletes a segment once all its
  * records are acknowledged (except the one being written) and records the
- * acknowledged prefix in dir/state. Idempotent: returns 0 when the record was
- * pending, -ENOENT (a no-op) when it was already acknowledged, dropped, or
+ * acknowledged prefix in dir/state (at most every half second, and at
+ * close). Idempotent: returns 0 when the record was pending, -ENOENT (a
+ * no-op) when it was already acknowledged, dropped, or
  * never existed. Disk errors here are logged, never returned: they can only
  * cause a record to be sent twice. */
 int tw_spool_ack(tw_spool *s, uint64_t id);
