@@ -72,6 +72,24 @@ static inline int tw_metric_emit(const tw_metric_sink *sink, const tw_metric_sam
     return sink->emit(sink->ctx, sample);
 }
 
+/* A gauge with n dimensions (0 allowed), as the host inputs emit them. A
+ * rejected sample is counted and logged by the sink; inputs go on. */
+static inline void tw_metric_emit_gauge(const tw_metric_sink *sink, const char *name,
+                                        const char *unit, double value, int64_t time_ms,
+                                        const tw_dimension *dimensions, size_t n_dimensions)
+{
+    tw_metric_sample s = {
+        .name = name,
+        .unit = unit,
+        .value = value,
+        .time_ms = time_ms,
+        .kind = TW_METRIC_GAUGE,
+        .dimensions = dimensions,
+        .n_dimensions = n_dimensions,
+    };
+    (void)tw_metric_emit(sink, &s);
+}
+
 /* One MetricDatum of PutMetricData, as the aggregator produces it.
  * Exactly what is set is sent: a single observation goes as Value; more go
  * as StatisticValues, with Values/Counts too for distributions (the

@@ -4,65 +4,7 @@
 
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at p (1–4), or 0 when the byte at p
- * does not start one (RFC 3629: no overlongs, no surrogates, ≤ U+10FFFF). */
-static size_t utf8_sequence(const unsigned char *p, size_t avail)
-{
-    unsigned char c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    if (avail < n || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    return n;
-}
-
-bool tw_utf8_valid(const char *data, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)data;
-    size_t i = 0;
-    while (i < len) {
-        /* Most log text is ASCII: skip it eight bytes at a time. */
-        while (i + 8 <= len) {
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            if (w & 0x8080808080808080ull)
-                break;
-            i += 8;
-        }
-        if (i >= len)
-            break;
-        if (p[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n = utf8_sequence(p + i, len - i);
-        if (n == 0)
-            return false;
-        i += n;
-    }
-    return true;
-}
+#include "utf8.h"
 
 /* Copies text into out with every byte that is not part of valid UTF-8
  * written as \xHH. */
@@ -72,7 +14,7 @@ static void repair_utf8(const char *text, size_t len, tw_buf *out)
     const unsigned char *p = (const unsigned char *)text;
     tw_buf_reset(out);
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_sequence(p + i, len - i);
+        size_t n = tw_utf8_sequence(p + i, len - i);
         if (n > 0) {
             tw_buf_append(out, p + i, n);
             i += n;

@@ -25,6 +25,7 @@
 
 #include "buf.h"
 #include "log_parser.h"
+#include "utf8.h" /* tw_utf8_valid, which tests use with the lines */
 
 typedef void (*tw_line_fn)(void *ctx, const tw_log_line *line);
 
@@ -64,7 +65,5 @@ void tw_lines_reset(tw_line_splitter *s, uint64_t offset);
  * it reached the callback. */
 uint64_t tw_lines_consumed(const tw_line_splitter *s);
 
-/* True when the bytes are valid UTF-8 (exposed for tests and parsers). */
-bool tw_utf8_valid(const char *data, size_t len);
 
 #endif

@@ -211,9 +211,14 @@ static int temp_template(const char *parent, const char *prefix, char *out, size
         if (parent == NULL || *parent == '\0')
             parent = "/tmp";
     }
-    int n = snprintf(out, size, "%s/%s-XXXXXX", parent, prefix);
-    if (n < 0 || (size_t)n >= size)
+    /* mkdtemp(3) and mkstemp(3) want the name to end in six 'X', which
+     * they replace. */
+    enum { PLACEHOLDERS = 6 };
+    int n = snprintf(out, size, "%s/%s-", parent, prefix);
+    if (n < 0 || (size_t)n + PLACEHOLDERS >= size)
         return tw_err_set(err, -ENAMETOOLONG, "temporary path under %s is too long", parent);
+    memset(out + n, 'X', PLACEHOLDERS);
+    out[n + PLACEHOLDERS] = '\0';
     return 0;
 }
 

@@ -106,16 +106,7 @@ static void emit(const tw_metric_sink *sink, const char *name, const char *unit,
                  int64_t now_ms, const char *cpu)
 {
     tw_dimension dim = {"cpu", cpu};
-    tw_metric_sample s = {
-        .name = name,
-        .unit = unit,
-        .value = value,
-        .time_ms = now_ms,
-        .kind = TW_METRIC_GAUGE,
-        .dimensions = &dim,
-        .n_dimensions = 1,
-    };
-    (void)tw_metric_emit(sink, &s); /* the sink counts and logs rejects */
+    tw_metric_emit_gauge(sink, name, unit, value, now_ms, &dim, 1);
 }
 
 /* Emits one cpu's shares of the interval between prev and cur. */

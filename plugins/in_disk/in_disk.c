@@ -297,16 +297,7 @@ static void emit(const tw_metric_sink *sink, const mount *m, const char *name, c
                  double value, int64_t now_ms)
 {
     tw_dimension dims[3] = {{"path", m->path}, {"device", m->device}, {"fstype", m->fstype}};
-    tw_metric_sample s = {
-        .name = name,
-        .unit = unit,
-        .value = value,
-        .time_ms = now_ms,
-        .kind = TW_METRIC_GAUGE,
-        .dimensions = dims,
-        .n_dimensions = 3,
-    };
-    (void)tw_metric_emit(sink, &s); /* the sink counts and logs rejects */
+    tw_metric_emit_gauge(sink, name, unit, value, now_ms, dims, 3);
 }
 
 static void emit_mount(const mount *m, const struct statvfs *sv, int64_t now_ms,

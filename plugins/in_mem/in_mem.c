@@ -61,14 +61,7 @@ void tw_in_mem_close(tw_in_mem *in)
 static void emit(const tw_metric_sink *sink, const char *name, const char *unit, double value,
                  int64_t now_ms)
 {
-    tw_metric_sample s = {
-        .name = name,
-        .unit = unit,
-        .value = value,
-        .time_ms = now_ms,
-        .kind = TW_METRIC_GAUGE,
-    };
-    (void)tw_metric_emit(sink, &s); /* the sink counts and logs rejects */
+    tw_metric_emit_gauge(sink, name, unit, value, now_ms, NULL, 0);
 }
 
 static int key_index(const char *s, size_t len)

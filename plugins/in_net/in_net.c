@@ -177,16 +177,7 @@ static void emit(const tw_metric_sink *sink, const char *name, const char *unit,
                  int64_t now_ms, const char *interface)
 {
     tw_dimension dim = {"interface", interface};
-    tw_metric_sample s = {
-        .name = name,
-        .unit = unit,
-        .value = value,
-        .time_ms = now_ms,
-        .kind = TW_METRIC_GAUGE,
-        .dimensions = &dim,
-        .n_dimensions = 1,
-    };
-    (void)tw_metric_emit(sink, &s); /* the sink counts and logs rejects */
+    tw_metric_emit_gauge(sink, name, unit, value, now_ms, &dim, 1);
 }
 
 static void emit_interval(const iface *ifc, const uint64_t *cur, int64_t now_ms, int64_t dt_ms,

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 static const char tag_true[] = "true";
 
 static int fail(tw_statsd_error *err, tw_statsd_reason reason, const char *why)
@@ -126,39 +128,6 @@ static int parse_number(const char *p, size_t len, double *out, tw_statsd_error 
 
 /* ---- names and tags ------------------------------------------------------ */
 
-/* Length of the UTF-8 sequence starting at p (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), or 0 when it is not valid. */
-static size_t utf8_sequence(const unsigned char *p, size_t avail)
-{
-    unsigned char c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    if (avail < n || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    return n;
-}
-
 /* Metric names are kept as sent: CloudWatch takes any text of 1 to 255
  * characters, but the query encoding needs UTF-8, and control characters
  * have no business in a name (a NUL would also cut it short). */
@@ -172,7 +141,7 @@ static int check_name(const char *p, size_t len, tw_statsd_error *err)
     for (size_t i = 0; i < len;) {
         if (u[i] < 0x20 || u[i] == 0x7f)
             return fail(err, TW_STATSD_BAD_NAME, "the metric name has a control character");
-        size_t n = utf8_sequence(u + i, len - i);
+        size_t n = tw_utf8_sequence(u + i, len - i);
         if (n == 0)
             return fail(err, TW_STATSD_BAD_NAME, "the metric name is not UTF-8");
         i += n;

@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "utf8.h"
+
 /* Input bytes handled per reservation: the output of one byte is at most
  * six bytes (\u00XX), a UTF-8 sequence started at the end of a block may
  * read three more. */
@@ -13,39 +15,6 @@
 
 static const char hex_digits[] = "0123456789abcdef";
 static const char upper_hex[] = "0123456789ABCDEF";
-
-/* Length of the valid UTF-8 sequence at s[0] (2 to 4), or 0 when it is not
- * one. s[0] >= 0x80. The bounds are RFC 3629's table, which is also what
- * jansson accepts. */
-static size_t utf8_sequence(const unsigned char *s, size_t avail)
-{
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xbf;
-    size_t n;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f; /* no surrogates */
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f; /* nothing above U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (avail < n || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t k = 2; k < n; k++)
-        if ((s[k] & 0xc0) != 0x80)
-            return 0;
-    return n;
-}
 
 /* The escape of an ASCII byte that needs one, written at w; returns the
  * end. */
@@ -105,7 +74,7 @@ static char *escape_one(const unsigned char *s, size_t len, size_t *i, char *w, 
         *chars += 1;
         return escape_ascii(w, c);
     }
-    size_t n = c >= 0x80 ? utf8_sequence(s + *i, len - *i) : 0;
+    size_t n = c >= 0x80 ? tw_utf8_sequence(s + *i, len - *i) : 0;
     if (n > 0) {
         memcpy(w, s + *i, n);
         *i += n;
@@ -212,7 +181,7 @@ bool tw_audit_json_valid_text(const void *src, size_t len)
             i++;
             continue;
         }
-        size_t n = c >= 0x80 ? utf8_sequence(s + i, len - i) : 0;
+        size_t n = c >= 0x80 ? tw_utf8_sequence(s + i, len - i) : 0;
         if (n == 0)
             return false;
         i += n;

@@ -115,7 +115,7 @@ static long read_hex(reader *r, size_t min, size_t max)
     return n >= min ? v : -1;
 }
 
-/* \u escapes: \uXXXX (a JSON surrogate pair too) or Ruby's \u{X ...}. */
+/* \u escapes: \uHHHH (a JSON surrogate pair too) or Ruby's \u{X ...}. */
 static void decode_unicode(reader *r, tw_buf *b)
 {
     if (peek(r, 0) == '{') {

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mem.h"
 #include "timefmt.h"
+#include "utf8.h"
 
 #define MARKER_LEN (sizeof TW_CWL_TRUNCATED_MARKER - 1)
 #define MIN_MESSAGE 64
@@ -68,37 +69,6 @@ static bool continuation(unsigned char c)
     return (c & 0xC0) == 0x80;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. Refuses
- * what JSON decoders refuse: overlong forms, surrogates, > U+10FFFF. */
-static size_t utf8_sequence(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c >= 0xC2 && c <= 0xDF)
-        return n >= 2 && continuation(s[1]) ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (n < 3 || !continuation(s[1]) || !continuation(s[2]))
-            return 0;
-        if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F))
-            return 0;
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (n < 4 || !continuation(s[1]) || !continuation(s[2]) || !continuation(s[3]))
-            return 0;
-        if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
-size_t tw_cwl_utf8_sequence(const char *text, size_t len)
-{
-    if (len == 0)
-        return 0;
-    unsigned char c = (unsigned char)text[0];
-    return c < 0x80 ? 1 : utf8_sequence((const unsigned char *)text, len);
-}
 
 /* Writes the escape for one byte of class 1 at p; returns its length. */
 static size_t escape_byte(char *p, unsigned char c)
@@ -145,7 +115,7 @@ void tw_cwl_json_escape(tw_buf *out, const char *text, size_t len)
             i++;
             continue;
         }
-        size_t n = utf8_sequence(s + i, len - i);
+        size_t n = tw_utf8_sequence(s + i, len - i);
         if (n == 0) {
             *p++ = '?'; /* not UTF-8: keep the length, keep the body decodable */
             i++;

@@ -140,9 +140,4 @@ void tw_cwl_batch_stats_get(const tw_cwl_batch *b, tw_cwl_batch_stats *out);
  * members of CloudWatch Logs bodies. */
 void tw_cwl_json_escape(tw_buf *out, const char *text, size_t len);
 
-/* Length of the valid UTF-8 sequence that starts at text (len bytes
- * available): 1 to 4, or 0 when the bytes there are not UTF-8 (overlong
- * forms, surrogates and code points above U+10FFFF included). */
-size_t tw_cwl_utf8_sequence(const char *text, size_t len);
-
 #endif

@@ -9,6 +9,7 @@
 #include "cwl_batch.h"
 #include "encode.h"
 #include "timefmt.h"
+#include "utf8.h"
 
 static bool group_char(unsigned char c)
 {
@@ -36,7 +37,7 @@ static void put_sanitised(tw_buf *out, tw_cwl_name_kind kind, const char *value,
             i++;
             continue;
         }
-        size_t n = tw_cwl_utf8_sequence(value + i, len - i);
+        size_t n = tw_utf8_sequence(value + i, len - i);
         if (n == 0 || (n == 1 && stream_forbidden(c))) {
             tw_buf_putc(out, '_');
             i++;
@@ -155,7 +156,7 @@ static int check_chars(tw_cwl_name_kind kind, const char *name, size_t len, tw_e
             i++;
             continue;
         }
-        size_t n = tw_cwl_utf8_sequence(name + i, len - i);
+        size_t n = tw_utf8_sequence(name + i, len - i);
         if (n == 0)
             return tw_err_set(err, -EINVAL, "log stream %s is not valid UTF-8",
                               tw_quote(name, len, quoted));

@@ -3,7 +3,7 @@
  *
  * Fields: the object's top-level members, named by their keys, in the order
  * of the line:
- *   string       unescaped (\uXXXX and surrogate pairs to UTF-8; \u0000 is
+ *   string       unescaped (\uHHHH and surrogate pairs to UTF-8; \u0000 is
  *                kept as a NUL byte inside the value: use len; a lone
  *                surrogate becomes U+FFFD as in WHATWG's decoders)
  *   number       its text exactly as written ("45.20", "12345678901234567890",

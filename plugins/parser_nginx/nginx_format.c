@@ -609,7 +609,7 @@ static size_t unescape_default(const char *text, size_t len, char *out)
     return o;
 }
 
-/* The code unit of a "\uXXXX" at text[i], or -1. */
+/* The code unit of a "\uHHHH" at text[i], or -1. */
 static long json_unit_at(const char *text, size_t len, size_t i)
 {
     if (i > len || len - i < 6 || text[i] != '\\' || text[i + 1] != 'u')
@@ -648,7 +648,7 @@ static size_t put_utf8(char *out, long cp)
     return 4;
 }
 
-/* Decodes "\uXXXX" (or a surrogate pair of them) at text[i]; returns how many
+/* Decodes "\uHHHH" (or a surrogate pair of them) at text[i]; returns how many
  * input bytes it used (0: not a decodable escape) and sets *written. */
 static size_t unescape_json_unicode(const char *text, size_t len, size_t i, char *out,
                                     size_t *written)

@@ -438,7 +438,7 @@ static void test_times_are_read_in_the_local_time_zone(void **state)
     const char *winter = "2021/01/01 12:00:00 [error] 1#1: x";
     assert_int_equal(time_in_zone("UTC", summer), INT64_C(1625140800000));
     /* POSIX TZ: "UTC-3" is three hours east of Greenwich. */
-    assert_int_equal(time_in_zone("XXX-3", summer), INT64_C(1625140800000) - 3 * hour);
+    assert_int_equal(time_in_zone("ABC-3", summer), INT64_C(1625140800000) - 3 * hour);
     assert_int_equal(time_in_zone("EST5EDT,M3.2.0,M11.1.0", summer),
                      INT64_C(1625140800000) + 4 * hour);
     assert_int_equal(time_in_zone("EST5EDT,M3.2.0,M11.1.0", winter),
