@@ -141,6 +141,22 @@ static bool civil_is_valid(const civil_time *t, char *reason, size_t reason_size
     return true;
 }
 
+int tw_time_from_fields(int year, int month, int day, int hour, int minute, int second,
+                        int64_t *wall_ms, tw_err *err)
+{
+    if (year < MIN_YEAR || year > MAX_YEAR)
+        return tw_err_set(err, -ERANGE, "year %d is outside 0000-9999", year);
+    civil_time t = {.year = year, .month = month, .day = day, .hour = hour, .minute = minute,
+                    .second = second};
+    char reason[96];
+    if (hour < 0 || minute < 0 || second < 0 || !civil_is_valid(&t, reason, sizeof reason))
+        return tw_err_set(err, -EINVAL, "%s", hour < 0 || minute < 0 || second < 0
+                                                  ? "negative time"
+                                                  : reason);
+    *wall_ms = epoch_ms_from_civil(&t);
+    return 0;
+}
+
 /* ---- writing ---- */
 
 /* Writes value as exactly width decimal digits (value fits by contract). */

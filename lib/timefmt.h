@@ -94,6 +94,13 @@ int tw_time_parse_rfc3164(const char *text, size_t len, int year, int64_t *epoch
  * as servers write them; the zone offset is required. */
 int tw_time_parse_clf(const char *text, size_t len, int64_t *epoch_ms, tw_err *err);
 
+/* The time of the given calendar fields counted as if they were UTC (a
+ * wall-clock time a log wrote without a zone, for tw_log_localtime to
+ * place). -EINVAL for a date or time that does not exist (30 Feb, 24:00),
+ * -ERANGE for a year outside 0000-9999; err may be NULL. */
+int tw_time_from_fields(int year, int month, int day, int hour, int minute, int second,
+                        int64_t *wall_ms, tw_err *err);
+
 /* Parses a decimal count of epoch milliseconds ("1440938160000"), digits
  * only. -ERANGE if it does not fit an int64_t. */
 int tw_time_parse_epoch_ms(const char *text, size_t len, int64_t *epoch_ms, tw_err *err);

@@ -17,18 +17,19 @@
  * follow in that order with their quotes in place.
  *
  * Times carry no zone: they are the server's local time, read here in the
- * agent's local time zone (mktime), which is the server's when the agent
- * runs beside nginx. */
+ * agent's local time zone (log_localtime.h), which is the server's when the
+ * agent runs beside nginx. */
 #include "parser_nginx.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "buf.h"
+#include "log_localtime.h"
 #include "mem.h"
 #include "nginx_format.h"
+#include "timefmt.h"
 
 /* A group never grows past one CloudWatch Logs event (256 KiB less the 26
  * bytes counted per event), so grouping never makes an event unshippable. */
@@ -42,16 +43,14 @@ typedef struct error_parser {
     bool holding;
     uint64_t offset, end;
     int64_t first_read_ms, last_read_ms;
-    /* The last time text and its value: mktime is not cheap. */
-    char time_text[TIME_LEN];
-    int64_t time_ms;
-    bool time_cached;
+    tw_log_localtime localtime; /* the log's times are the host's local time */
 } error_parser;
 
 static int error_create(const tw_log_parser_options *options, void **state, tw_err *err)
 {
     (void)err;
     error_parser *p = tw_calloc(1, sizeof *p);
+    tw_log_localtime_init(&p->localtime);
     p->group_timeout_ms = options != NULL && options->group_timeout_ms > 0
                               ? options->group_timeout_ms
                               : 0;
@@ -88,26 +87,14 @@ static bool starts_with_time(const char *t, size_t len)
 
 static bool local_time_ms(error_parser *p, const char *t, int64_t *out)
 {
-    if (p->time_cached && memcmp(t, p->time_text, TIME_LEN) == 0) {
-        *out = p->time_ms;
-        return true;
-    }
     int year = digits_value(t, 4), month = digits_value(t + 5, 2), day = digits_value(t + 8, 2);
     int hour = digits_value(t + 11, 2), minute = digits_value(t + 14, 2);
     int second = digits_value(t + 17, 2);
-    if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
-        minute > 59 || second > 60)
-        return false;
-    struct tm tm = {.tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day,
-                    .tm_hour = hour, .tm_min = minute, .tm_sec = second, .tm_isdst = -1};
-    time_t seconds = mktime(&tm);
-    /* mktime moves 31 Feb to March: a date that moved did not exist. */
-    if (seconds == (time_t)-1 || tm.tm_mday != day || tm.tm_mon != month - 1)
-        return false;
-    memcpy(p->time_text, t, TIME_LEN);
-    p->time_ms = (int64_t)seconds * 1000;
-    p->time_cached = true;
-    *out = p->time_ms;
+    int64_t wall_ms;
+    if (year < 1970 || tw_time_from_fields(year, month, day, hour, minute, second, &wall_ms,
+                                           NULL) != 0)
+        return false; /* a date that does not exist (30 Feb) */
+    *out = tw_log_localtime_to_epoch(&p->localtime, wall_ms);
     return true;
 }
 

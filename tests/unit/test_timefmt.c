@@ -410,6 +410,23 @@ static void test_epoch_ms_parses_digits_and_rejects_overflow(void **state)
     assert_all_rejected(tw_time_parse_epoch_ms, cases, COUNT(cases));
 }
 
+static void test_from_fields_counts_wall_time_and_refuses_dates_that_do_not_exist(void **state)
+{
+    (void)state;
+    int64_t ms;
+    assert_int_equal(tw_time_from_fields(2024, 2, 29, 23, 59, 59, &ms, NULL), 0);
+    assert_int_equal(ms, INT64_C(1709251199000));
+    assert_int_equal(tw_time_from_fields(1970, 1, 1, 0, 0, 0, &ms, NULL), 0);
+    assert_int_equal(ms, 0);
+    tw_err err;
+    assert_int_equal(tw_time_from_fields(2023, 2, 29, 0, 0, 0, &ms, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "has no day 29"));
+    assert_int_equal(tw_time_from_fields(2023, 13, 1, 0, 0, 0, &ms, NULL), -EINVAL);
+    assert_int_equal(tw_time_from_fields(2023, 1, 1, 24, 0, 0, &ms, NULL), -EINVAL);
+    assert_int_equal(tw_time_from_fields(2023, 1, 1, 0, -1, 0, &ms, NULL), -EINVAL);
+    assert_int_equal(tw_time_from_fields(10000, 1, 1, 0, 0, 0, &ms, NULL), -ERANGE);
+}
+
 static void test_clf_parses_nginx_time_local_with_its_offset(void **state)
 {
     (void)state;
@@ -592,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_rfc3164_parses_padded_and_unpadded_days_in_the_given_year),
         cmocka_unit_test(test_now_is_after_2024_and_formats),
         cmocka_unit_test(test_errors_accept_null_err),
+        cmocka_unit_test(test_from_fields_counts_wall_time_and_refuses_dates_that_do_not_exist),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
