@@ -8,8 +8,6 @@
  * - a fake /proc: a temporary directory the tests fill with the snapshots
  *   of tests/data/proc/ (overwritten in place, so the inputs' kept-open
  *   files see the new bytes, as with the kernel's files);
- * - allocation counting around a call (malloc interposed; not available
- *   under AddressSanitizer, which owns malloc);
  * - random bytes for the garbage tests.
  *
  * Test-only code; everything returned is owned by the sink or fixture.
@@ -21,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alloc_count.h"
 #include "metric.h"
 
 #define HOST_DIMS_MAX 4
@@ -79,14 +78,6 @@ void host_proc_put(const host_proc *p, const char *snapshot, const char *rel);
 void host_proc_write(const host_proc *p, const char *rel, const char *text);
 void host_proc_write_bytes(const host_proc *p, const char *rel, const void *data, size_t len);
 void host_proc_free(host_proc *p);
-
-/* Allocation counting: false when it cannot count (sanitizers). */
-bool host_alloc_counting(void);
-void host_alloc_begin(void);
-/* Calls and bytes asked of malloc/calloc/realloc since host_alloc_begin. */
-void host_alloc_end(size_t *calls, size_t *bytes);
-/* Fails the test if counting is on but does not see a malloc. */
-void host_alloc_self_check(void);
 
 /* Monotonic microseconds, and the process's CPU time in microseconds. */
 double host_now_us(void);

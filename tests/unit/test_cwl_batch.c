@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "alloc_count.h"
 #include "cwl_batch.h"
 #include "gzip.h"
 #include "logs_rules.h"
@@ -29,52 +30,6 @@
 #define GROUP "/trailwatch/test"
 #define STREAM "host-1"
 
-/* ---- counting allocations (not under sanitizers, which own malloc) ---- */
-
-#if defined(__SANITIZE_ADDRESS__)
-#define TW_COUNT_MALLOC 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-#define TW_COUNT_MALLOC 0
-#endif
-#endif
-#ifndef TW_COUNT_MALLOC
-#define TW_COUNT_MALLOC 1
-#endif
-
-#if TW_COUNT_MALLOC
-/* glibc lets a program replace malloc and friends; these forward to it and
- * count the calls made while counting is on. */
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-static size_t allocations;
-static int counting;
-void *malloc(size_t n);
-void *calloc(size_t n, size_t size);
-void *realloc(void *p, size_t n);
-void free(void *p);
-void *malloc(size_t n)
-{
-    allocations += counting;
-    return __libc_malloc(n);
-}
-void *calloc(size_t n, size_t size)
-{
-    allocations += counting;
-    return __libc_calloc(n, size);
-}
-void *realloc(void *p, size_t n)
-{
-    allocations += counting;
-    return __libc_realloc(p, n);
-}
-void free(void *p)
-{
-    __libc_free(p);
-}
-#endif
 
 /* ---- helpers ---- */
 
@@ -538,12 +493,15 @@ static void test_bytes_that_are_not_utf8_become_question_marks(void **state)
 static void test_steady_state_allocates_nothing(void **state)
 {
     (void)state;
-#if TW_COUNT_MALLOC
+    if (!tw_alloc_counting())
+        skip();
     tw_cwl_batch *b = tw_cwl_batch_new(GROUP, STREAM, 0);
     tw_buf body = TW_BUF_INIT;
     const char *line = "192.0.2.1 - - [14/Nov/2023:22:13:20 +0000] \"GET / HTTP/1.1\" 200 612";
+    size_t calls = 0;
     for (int round = 0; round < 2; round++) {
-        counting = round == 1; /* the first round sizes the arrays */
+        if (round == 1) /* the first round sizes the arrays */
+            tw_alloc_begin();
         for (int batch = 0; batch < 3; batch++) {
             for (int i = 0; i < 10000; i++)
                 assert_int_equal(add_text(b, NOW - 5000 + (i % 7), line), TW_CWL_ADDED);
@@ -551,20 +509,11 @@ static void test_steady_state_allocates_nothing(void **state)
             assert_int_equal(tw_cwl_batch_take(b, &body), 10000);
         }
     }
-    counting = 0;
-    assert_int_equal(allocations, 0);
+    tw_alloc_end(&calls, NULL);
+    assert_int_equal(calls, 0);
     tw_buf_free(&body);
     tw_cwl_batch_free(b);
-    /* The counter does see allocations. */
-    counting = 1;
-    b = tw_cwl_batch_new(GROUP, STREAM, 0);
-    counting = 0;
-    assert_true(allocations > 0);
-    allocations = 0;
-    tw_cwl_batch_free(b);
-#else
-    skip();
-#endif
+    tw_alloc_self_check();
 }
 
 static void test_trim_gives_memory_back_only_when_empty(void **state)

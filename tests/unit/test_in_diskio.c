@@ -261,22 +261,22 @@ static void test_diskio_cost_per_collect_on_real_proc(void **state)
     tw_err err = {{0}};
     host_count_sink counter;
     host_count_sink_init(&counter);
-    host_alloc_self_check();
+    tw_alloc_self_check();
     assert_int_equal(tw_in_diskio_open("/proc", "/sys", NULL, &f->diskio, &err), 0);
     assert_int_equal(tw_in_diskio_collect(f->diskio, 0, &counter.sink, &err), 0);
     enum { N = 2000 };
     size_t calls, bytes;
     counter.n = 0;
     double t0 = host_now_us(), c0 = host_cpu_us();
-    host_alloc_begin();
+    tw_alloc_begin();
     for (int i = 1; i <= N; i++)
         assert_int_equal(tw_in_diskio_collect(f->diskio, i * 1000, &counter.sink, &err), 0);
-    host_alloc_end(&calls, &bytes);
+    tw_alloc_end(&calls, &bytes);
     double wall = (host_now_us() - t0) / N, cpu = (host_cpu_us() - c0) / N;
     print_message("diskio: %.1f us wall, %.1f us CPU per collect, %zu samples, %zu allocations "
                   "(%zu bytes) in %d collects%s\n",
                   wall, cpu, counter.n / N, calls, bytes, N,
-                  host_alloc_counting() ? "" : " (not counted under sanitizers)");
+                  tw_alloc_counting() ? "" : " (not counted under sanitizers)");
     assert_int_equal(calls, 0);
 }
 

@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "alloc_count.h"
 #include "log_parser.h"
 #include "mem.h"
 #include "parser_capture.h"
@@ -31,47 +32,6 @@
 #define READ_MS INT64_C(1718452800000) /* 2024-06-15T12:00:00Z */
 #define T_2024_01_02 INT64_C(1704164645000) /* 2024-01-02T03:04:05Z */
 
-/* ---- counting allocations ---------------------------------------------------- */
-
-/* Outside sanitizer builds (whose runtime owns malloc), this program's
- * malloc, calloc and realloc count their calls, so a test can show that
- * the steady state allocates nothing. */
-#if defined(__SANITIZE_ADDRESS__)
-#define COUNT_ALLOCATIONS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-#define COUNT_ALLOCATIONS 0
-#endif
-#endif
-#ifndef COUNT_ALLOCATIONS
-#define COUNT_ALLOCATIONS 1
-#endif
-
-static size_t allocations;
-
-#if COUNT_ALLOCATIONS
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t count, size_t size);
-extern void *__libc_realloc(void *ptr, size_t size);
-
-void *malloc(size_t size)
-{
-    allocations++;
-    return __libc_malloc(size);
-}
-
-void *calloc(size_t count, size_t size)
-{
-    allocations++;
-    return __libc_calloc(count, size);
-}
-
-void *realloc(void *ptr, size_t size)
-{
-    allocations++;
-    return __libc_realloc(ptr, size);
-}
-#endif
 
 /* ---- fixture ----------------------------------------------------------------- */
 
@@ -530,12 +490,14 @@ static void test_a_steady_stream_allocates_nothing(void **state)
     /* warm up: scratch sized, zone loaded */
     feed_all(f->state, flat_lines, n_flat, &c);
     feed_all(f->state, nested_lines, n_nested, &c);
-    size_t before = allocations;
+    size_t calls;
+    tw_alloc_begin();
     for (int k = 0; k < 1000; k++) {
         feed_all(f->state, flat_lines, n_flat, &c);
         feed_all(f->state, nested_lines, n_nested, &c);
     }
-    assert_int_equal(allocations, before);
+    tw_alloc_end(&calls, NULL);
+    assert_int_equal(calls, 0);
     assert_int_equal(c.fields, 1001 * (8 + 9 + 5 + 14));
     assert_int_equal(c.unparsed, 0);
 }

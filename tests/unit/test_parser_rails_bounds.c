@@ -14,48 +14,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "alloc_count.h"
 #include "log_parser.h"
 #include "parser_rails.h"
 #include "rails_fixture.h"
 
-/* ---- counting allocations (outside sanitizer builds, as test_statsd) ------- */
-
-#if defined(__SANITIZE_ADDRESS__)
-#define COUNT_ALLOCATIONS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-#define COUNT_ALLOCATIONS 0
-#endif
-#endif
-#ifndef COUNT_ALLOCATIONS
-#define COUNT_ALLOCATIONS 1
-#endif
-
-static size_t allocations;
-
-#if COUNT_ALLOCATIONS
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t count, size_t size);
-extern void *__libc_realloc(void *ptr, size_t size);
-
-void *malloc(size_t size)
-{
-    allocations++;
-    return __libc_malloc(size);
-}
-
-void *calloc(size_t count, size_t size)
-{
-    allocations++;
-    return __libc_calloc(count, size);
-}
-
-void *realloc(void *ptr, size_t size)
-{
-    allocations++;
-    return __libc_realloc(ptr, size);
-}
-#endif
 
 /* ---- bounds ------------------------------------------------------------------ */
 
@@ -198,7 +161,7 @@ static void test_open_request_ships_after_max_age_even_if_busy(void **state)
 static void test_steady_state_allocates_nothing_per_line(void **state)
 {
     (void)state;
-    if (!COUNT_ALLOCATIONS)
+    if (!tw_alloc_counting())
         skip();
     rails_log f;
     rails_test_load_file(&f, LOGS "rails/lichtbit-example2.log");
@@ -210,11 +173,13 @@ static void test_steady_state_allocates_nothing_per_line(void **state)
         (void)pass;
     }
     c = (counter){0};
-    allocations = 0;
+    size_t calls;
+    tw_alloc_begin();
     for (int pass = 0; pass < 20; pass++)
         for (size_t i = 0; i < f.n_lines; i++)
             tw_parser_rails.feed(st, &f.lines[i], count_only, &c);
-    assert_int_equal(allocations, 0);
+    tw_alloc_end(&calls, NULL);
+    assert_int_equal(calls, 0);
     assert_int_equal(c.lines, 20 * f.n_lines);
     tw_parser_rails.destroy(st);
     rails_test_unload(&f);

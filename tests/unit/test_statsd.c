@@ -17,52 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc_count.h"
 #include "mem.h"
 #include "metric.h"
 #include "statsd_agg.h"
 #include "statsd_parse.h"
 
-/* ---- counting allocations ---------------------------------------------------- */
-
-/* Outside sanitizer builds (whose runtime owns malloc), this program's
- * malloc, calloc and realloc count their calls and hand them to glibc, so a
- * test can show that the steady state allocates nothing. */
-#if defined(__SANITIZE_ADDRESS__)
-#define COUNT_ALLOCATIONS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-#define COUNT_ALLOCATIONS 0
-#endif
-#endif
-#ifndef COUNT_ALLOCATIONS
-#define COUNT_ALLOCATIONS 1
-#endif
-
-static size_t allocations;
-
-#if COUNT_ALLOCATIONS
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t count, size_t size);
-extern void *__libc_realloc(void *ptr, size_t size);
-
-void *malloc(size_t size)
-{
-    allocations++;
-    return __libc_malloc(size);
-}
-
-void *calloc(size_t count, size_t size)
-{
-    allocations++;
-    return __libc_calloc(count, size);
-}
-
-void *realloc(void *ptr, size_t size)
-{
-    allocations++;
-    return __libc_realloc(ptr, size);
-}
-#endif
 
 /* ---- a sink that keeps copies ---------------------------------------------- */
 
@@ -782,19 +742,22 @@ static void steady_interval(tw_statsd_agg *agg, capture *c, int64_t now_ms)
 
 static void test_known_series_allocate_nothing_in_the_steady_state(void **state)
 {
-    if (!COUNT_ALLOCATIONS)
+    if (!tw_alloc_counting())
         skip();
     tw_statsd_agg_options o = {.max_series = 100};
     tw_statsd_agg *agg = tw_statsd_agg_new(&o);
     capture c = {0};
-    size_t at_start = allocations;
+    size_t calls;
+    tw_alloc_begin();
     steady_interval(agg, &c, 1000); /* tables grow to what the traffic needs */
     steady_interval(agg, &c, 2000);
-    size_t before = allocations;
-    assert_true(before > at_start); /* the counting works: new series allocated */
+    tw_alloc_end(&calls, NULL);
+    assert_true(calls > 0); /* the counting works: new series allocated */
+    tw_alloc_begin();
     for (int i = 0; i < 5; i++)
         steady_interval(agg, &c, 3000 + i * 1000);
-    assert_int_equal(allocations - before, 0);
+    tw_alloc_end(&calls, NULL);
+    assert_int_equal(calls, 0);
     assert_true(c.n > 150); /* the timer went to buckets, and all were emitted */
     free(c.items);
     tw_statsd_agg_free(agg);
