@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "encode.h"
 #include "fsutil.h"
 #include "hash.h"
 #include "log.h"
@@ -425,30 +426,14 @@ void tw_checkpoint_stats_get(tw_checkpoint *cp, tw_checkpoint_stats *out)
 
 /* ---- meta ---------------------------------------------------------------------- */
 
-static void put_le(tw_buf *out, uint64_t v, int bytes)
-{
-    unsigned char b[8];
-    for (int i = 0; i < bytes; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
-    tw_buf_append(out, b, (size_t)bytes);
-}
-
-static uint64_t get_le(const unsigned char *p, int bytes)
-{
-    uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
 void tw_checkpoint_meta_add(tw_buf *meta, const tw_tracked_file *file, uint64_t offset)
 {
-    put_le(meta, file->key, 8);
-    put_le(meta, file->id.dev, 8);
-    put_le(meta, file->id.ino, 8);
-    put_le(meta, file->id.fp_len, 4);
-    put_le(meta, file->id.fp_hash, 8);
-    put_le(meta, offset, 8);
+    tw_le_append(meta, file->key, 8);
+    tw_le_append(meta, file->id.dev, 8);
+    tw_le_append(meta, file->id.ino, 8);
+    tw_le_append(meta, file->id.fp_len, 4);
+    tw_le_append(meta, file->id.fp_hash, 8);
+    tw_le_append(meta, offset, 8);
 }
 
 int tw_checkpoint_meta_each(const void *meta, size_t len,
@@ -459,15 +444,15 @@ int tw_checkpoint_meta_each(const void *meta, size_t len,
         return -EINVAL;
     const unsigned char *p = meta;
     for (size_t at = 0; at < len; at += META_ENTRY_BYTES) {
-        if (get_le(p + at + 24, 4) > TW_FINGERPRINT_MAX || get_le(p + at, 8) == 0)
+        if (tw_le_get(p + at + 24, 4) > TW_FINGERPRINT_MAX || tw_le_get(p + at, 8) == 0)
             return -EINVAL;
     }
     for (size_t at = 0; at < len; at += META_ENTRY_BYTES) {
         tw_tracked_file file = {
-            .key = get_le(p + at, 8),
-            .id = {.dev = get_le(p + at + 8, 8), .ino = get_le(p + at + 16, 8),
-                   .fp_len = (uint32_t)get_le(p + at + 24, 4), .fp_hash = get_le(p + at + 28, 8)}};
-        fn(ctx, &file, get_le(p + at + 36, 8));
+            .key = tw_le_get(p + at, 8),
+            .id = {.dev = tw_le_get(p + at + 8, 8), .ino = tw_le_get(p + at + 16, 8),
+                   .fp_len = (uint32_t)tw_le_get(p + at + 24, 4), .fp_hash = tw_le_get(p + at + 28, 8)}};
+        fn(ctx, &file, tw_le_get(p + at + 36, 8));
     }
     return 0;
 }

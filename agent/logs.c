@@ -15,9 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit_batch.h"
-#include "audit_config.h"
-#include "audit_derive.h"
 #include "checkpoint.h"
 #include "cwl_batch.h"
 #include "cwl_names.h"
@@ -25,7 +22,10 @@
 #include "fsutil.h"
 #include "log.h"
 #include "log_parser.h"
+#include "logs_audit.h"
+#include "logs_meta.h"
 #include "mem.h"
+#include "multiline.h"
 #include "outbox.h"
 #include "tail.h"
 #include "timefmt.h"
@@ -37,7 +37,6 @@
  * memory, and the disk keeps up at well over 100 MiB/s anyway. */
 #define PAUSE_QUEUED_BYTES (2u << 20)
 #define PAUSE_QUEUED 64 /* requests (audit requests are small and many) */
-#define META_MAGIC "TWLM"
 
 typedef struct logs_file logs_file;
 typedef struct stream stream;
@@ -58,21 +57,11 @@ struct stream {
     unsigned files; /* followed files writing into it */
 };
 
-/* multiline_start: lines are grouped into one event from a line matching
- * the pattern up to the next one (or a quiet multiline_timeout, or
- * max_line_size bytes), before the parser sees them. */
-typedef struct multiline {
-    tw_buf text;
-    uint64_t offset, end;
-    int64_t read_time_ms, last_ms;
-    bool open;
-} multiline;
-
 struct logs_file {
     tw_logs *logs;
     tw_tail_file *tail_file;
     void *parser;
-    multiline group;
+    tw_multiline group; /* multiline_start: lines before the parser sees them */
     stream *stream;
     bool feeding;
     uint64_t pending_before; /* the parser's pending offset before this feed */
@@ -93,12 +82,7 @@ struct tw_logs {
     tw_tail *tail;
     bool has_multiline;
     regex_t multiline_start;
-    /* audit = yes */
-    tw_audit_deriver *deriver;
-    tw_audit_batch audit;
-    char *channel;
-    tw_buf event_data;
-    uint64_t audit_errors;
+    tw_logs_audit audit; /* audit = yes */
     stream *streams;
     logs_file *files;
     uv_timer_t tick;
@@ -110,6 +94,7 @@ struct tw_logs {
     uint64_t spool_max;
     int gzip_level; /* 0 towards an endpoint on this machine */
     int64_t clock_offset_ms; /* the endpoint's clock minus ours (sender), per tick */
+    int64_t now_ms; /* the read time of the newest line, or the tick's time */
     unsigned creating; /* create calls at the sender */
     tw_buf body;
     tw_logs_stats stats;
@@ -117,59 +102,9 @@ struct tw_logs {
     void *stopped_ctx;
 };
 
-/* ---- meta ------------------------------------------------------------------- */
-
-/* "TWLM" u32 events, u16 group length, group, u16 stream length, stream,
- * then checkpoint positions. */
-static void meta_begin(tw_buf *meta, size_t n_events, const char *group, const char *stream_name)
-{
-    tw_buf_append(meta, META_MAGIC, 4);
-    uint32_t n = (uint32_t)n_events;
-    unsigned char b[4] = {(unsigned char)n, (unsigned char)(n >> 8), (unsigned char)(n >> 16),
-                          (unsigned char)(n >> 24)};
-    tw_buf_append(meta, b, 4);
-    const char *names[2] = {group, stream_name};
-    for (int i = 0; i < 2; i++) {
-        size_t len = strlen(names[i]);
-        unsigned char l[2] = {(unsigned char)len, (unsigned char)(len >> 8)};
-        tw_buf_append(meta, l, 2);
-        tw_buf_append(meta, names[i], len);
-    }
-}
-
-typedef struct meta_view {
-    size_t n_events;
-    char group[520], stream[520];
-    const unsigned char *positions;
-    size_t positions_len;
-} meta_view;
-
-static int meta_read(const tw_buf *meta, meta_view *v)
-{
-    const unsigned char *p = (const unsigned char *)meta->data, *end = p + meta->len;
-    if (meta->len < 8 || memcmp(p, META_MAGIC, 4) != 0)
-        return -EINVAL;
-    v->n_events = (size_t)p[4] | (size_t)p[5] << 8 | (size_t)p[6] << 16 | (size_t)p[7] << 24;
-    p += 8;
-    char *names[2] = {v->group, v->stream};
-    for (int i = 0; i < 2; i++) {
-        if (end - p < 2)
-            return -EINVAL;
-        size_t len = (size_t)p[0] | (size_t)p[1] << 8;
-        p += 2;
-        if ((size_t)(end - p) < len || len >= sizeof v->group)
-            return -EINVAL;
-        memcpy(names[i], p, len);
-        names[i][len] = '\0';
-        p += len;
-    }
-    v->positions = p;
-    v->positions_len = (size_t)(end - p);
-    return 0;
-}
-
 static void update_pause(tw_logs *l);
 static void continue_stop(tw_logs *l);
+static void tick_closed(uv_handle_t *handle);
 
 /* ---- streams and batches ------------------------------------------------------ */
 
@@ -206,7 +141,7 @@ static contribution *contribution_for(stream *s, logs_file *f)
  * grouping or by the parser. */
 static uint64_t held_offset(const tw_logs *l, const logs_file *f)
 {
-    uint64_t held = f->group.open ? f->group.offset : TW_LOG_NO_PENDING;
+    uint64_t held = tw_multiline_pending(&f->group);
     if (l->parser_ops->pending_offset) {
         uint64_t p = l->parser_ops->pending_offset(f->parser);
         if (p < held)
@@ -228,54 +163,6 @@ static uint64_t safe_position(const tw_logs *l, const contribution *c)
     return pos;
 }
 
-/* Audit events go to the spool ahead of the log events of the same lines:
- * a crash between the two re-derives them with the same ids, which the
- * collector recognises (dedupe by channel and id). */
-static void take_audit(tw_logs *l)
-{
-    if (!l->deriver || tw_audit_batch_count(&l->audit) == 0)
-        return;
-    tw_request *req = tw_audit_batch_take(&l->audit, l->channel);
-    if (req)
-        tw_outbox_push(l->outbox, req);
-}
-
-/* The id of the audit event made from the record at offset of a file:
- * the same every time those bytes are read. */
-static uint64_t audit_key(const tw_tracked_file *file, uint64_t offset)
-{
-    uint64_t z = file->key ^ (offset + 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static void add_audit(tw_logs *l, logs_file *f, const tw_log_record *rec)
-{
-    uint64_t key = audit_key(tw_tail_file_tracked(f->tail_file), rec->offset);
-    tw_buf_reset(&l->event_data);
-    if (tw_audit_derive(l->deriver, rec, key, &l->event_data) != 1)
-        return;
-    char id[TW_AUDIT_EVENT_ID_SIZE];
-    tw_audit_event_id(key, id);
-    tw_err err;
-    int rc = tw_audit_batch_add(&l->audit, id, l->event_data.data, l->event_data.len, &err);
-    if (rc == -ENOSPC) {
-        take_audit(l);
-        rc = tw_audit_batch_add(&l->audit, id, l->event_data.data, l->event_data.len, &err);
-    }
-    if (rc == 0) {
-        l->stats.audit_events++;
-    } else if (rc != -EEXIST) {
-        if (l->audit_errors++ % 1000 == 0)
-            tw_warn("[logs %s] audit event of %s offset %" PRIu64 " not sent: %s (%" PRIu64
-                    " such events so far)",
-                    l->name, tw_tail_file_path(f->tail_file), rec->offset, err.msg,
-                    l->audit_errors);
-        l->stats.audit_failed++;
-    }
-}
-
 static void take_batch(tw_logs *l, stream *s)
 {
     size_t n = tw_cwl_batch_count(s->batch);
@@ -283,7 +170,7 @@ static void take_batch(tw_logs *l, stream *s)
         return; /* only dropped events so far: their positions ride with the
                    next request (an empty one cannot be sent) */
     tw_buf meta = TW_BUF_INIT;
-    meta_begin(&meta, n, s->group, s->name);
+    tw_logs_meta_begin(&meta, n, s->group, s->name);
     for (size_t i = 0; i < s->n_contribs; i++) {
         contribution *c = &s->contribs[i];
         uint64_t pos = safe_position(l, c);
@@ -294,7 +181,8 @@ static void take_batch(tw_logs *l, stream *s)
     }
     s->n_contribs = 0;
     s->first_add_ms = 0;
-    take_audit(l);
+    /* Audit events of these lines go to the spool first (logs_audit.h). */
+    tw_logs_audit_take(&l->audit, l->outbox);
     tw_buf_reset(&l->body);
     tw_cwl_batch_take(s->batch, &l->body);
     tw_request *req =
@@ -317,7 +205,7 @@ static void on_record(void *ctx, const tw_log_record *rec)
     if (!rec->parsed)
         l->stats.unparsed++;
     /* The 14-day and 2-hour windows are the endpoint's, on its clock. */
-    int64_t local_now = tw_time_now_ms();
+    int64_t local_now = l->now_ms;
     int64_t now = local_now + l->clock_offset_ms;
     tw_cwl_add_result r = tw_cwl_batch_add(s->batch, rec->timestamp_ms, rec->message,
                                            rec->message_len, now);
@@ -332,12 +220,14 @@ static void on_record(void *ctx, const tw_log_record *rec)
     contribution *c = contribution_for(s, f);
     if (rec->end > c->end)
         c->end = rec->end;
-    if (l->deriver && rec->parsed)
-        add_audit(l, f, rec);
+    tw_logs_audit_add(&l->audit, tw_tail_file_tracked(f->tail_file),
+                      tw_tail_file_path(f->tail_file), rec, l->outbox);
 }
 
 static void feed_parser(tw_logs *l, logs_file *f, const tw_log_line *line)
 {
+    if (line->read_time_ms > l->now_ms)
+        l->now_ms = line->read_time_ms; /* a clock read per chunk, not per line */
     f->feeding = true;
     f->pending_before = held_offset(l, f);
     if (line->offset < f->pending_before)
@@ -346,37 +236,10 @@ static void feed_parser(tw_logs *l, logs_file *f, const tw_log_line *line)
     f->feeding = false;
 }
 
-/* Hands the grouped lines to the parser as one line. */
-static void multiline_flush(tw_logs *l, logs_file *f)
+static void feed_grouped(void *ctx, const tw_log_line *grouped)
 {
-    multiline *g = &f->group;
-    if (!g->open)
-        return;
-    tw_log_line grouped = {.text = g->text.data, .len = g->text.len, .offset = g->offset,
-                           .end = g->end, .read_time_ms = g->read_time_ms};
-    g->open = false; /* before feeding: the group no longer holds the lines */
-    feed_parser(l, f, &grouped);
-    tw_buf_reset(&g->text);
-}
-
-static void multiline_add(tw_logs *l, logs_file *f, const tw_log_line *line)
-{
-    multiline *g = &f->group;
-    regmatch_t m = {.rm_so = 0, .rm_eo = (regoff_t)line->len};
-    bool starts = regexec(&l->multiline_start, line->text ? line->text : "", 1, &m,
-                          REG_STARTEND) == 0;
-    if (g->open && (starts || g->text.len + 1 + line->len > l->config->max_line_size))
-        multiline_flush(l, f);
-    if (!g->open) {
-        g->open = true;
-        g->offset = line->offset;
-        g->read_time_ms = line->read_time_ms;
-    } else {
-        tw_buf_putc(&g->text, '\n');
-    }
-    tw_buf_append(&g->text, line->text, line->len);
-    g->end = line->end;
-    g->last_ms = line->read_time_ms;
+    logs_file *f = ctx;
+    feed_parser(f->logs, f, grouped);
 }
 
 static void on_line(void *ctx, tw_tail_file *tf, const tw_log_line *line)
@@ -385,7 +248,7 @@ static void on_line(void *ctx, tw_tail_file *tf, const tw_log_line *line)
     logs_file *f = tw_tail_file_user(tf);
     l->stats.lines++;
     if (l->has_multiline)
-        multiline_add(l, f, line);
+        tw_multiline_add(&f->group, line, feed_grouped, f);
     else
         feed_parser(l, f, line);
 }
@@ -430,6 +293,7 @@ static void *on_opened(void *ctx, tw_tail_file *tf)
     logs_file *f = tw_calloc(1, sizeof *f);
     f->logs = l;
     f->tail_file = tf;
+    tw_multiline_init(&f->group, &l->multiline_start, (size_t)l->config->max_line_size);
     tw_err err;
     if (l->parser_ops->create(&l->parser_options, &f->parser, &err) != 0) {
         /* The options were checked at start: this cannot happen. */
@@ -447,10 +311,11 @@ static void on_closing(void *ctx, tw_tail_file *tf, bool drained)
 {
     tw_logs *l = ctx;
     logs_file *f = tw_tail_file_user(tf);
+    l->now_ms = tw_time_now_ms();
     if (drained)
-        multiline_flush(l, f);
+        tw_multiline_flush(&f->group, feed_grouped, f);
     if (drained && l->parser_ops->flush)
-        l->parser_ops->flush(f->parser, tw_time_now_ms(), true, on_record, f);
+        l->parser_ops->flush(f->parser, l->now_ms, true, on_record, f);
     /* Batches keep the file's position but no longer ask its parser. */
     for (stream *s = l->streams; s; s = s->next) {
         for (size_t i = 0; i < s->n_contribs; i++) {
@@ -468,7 +333,7 @@ static void on_closing(void *ctx, tw_tail_file *tf, bool drained)
         }
     }
     l->parser_ops->destroy(f->parser);
-    tw_buf_free(&f->group.text);
+    tw_multiline_free(&f->group);
     free(f);
 }
 
@@ -487,8 +352,8 @@ static void spooled_position(void *ctx, const tw_tracked_file *file, uint64_t of
 static void on_recovered(void *ctx, const tw_request *req)
 {
     tw_logs *l = ctx;
-    meta_view v;
-    if (meta_read(&req->meta, &v) == 0)
+    tw_logs_meta v;
+    if (tw_logs_meta_read(&req->meta, &v) == 0)
         tw_checkpoint_meta_each(v.positions, v.positions_len, spooled_position, l->checkpoint);
 }
 
@@ -553,49 +418,15 @@ static void submit_create(tw_logs *l, const char *group, const char *stream_name
     tw_sender_submit(l->sender, r, on_created, c);
 }
 
-/* PutAuditEvents answers: per-event failures worth another try go out again
- * in a new request; the others are counted and reported. */
-static void audit_result(tw_logs *l, const tw_request *req, const tw_send_result *result)
-{
-    if (result->status != TW_SEND_ACKED) {
-        l->stats.audit_failed++; /* the outbox has logged the request's fate */
-        return;
-    }
-    tw_audit_response resp;
-    tw_err err;
-    if (!result->response ||
-        tw_audit_response_parse(result->response->data, result->response->len, &resp, &err) != 0) {
-        tw_audit_response_free(&resp);
-        return; /* a 200 we cannot read: the events were accepted as far as we know */
-    }
-    size_t final = resp.n_failed - resp.n_retryable;
-    if (final > 0) {
-        l->stats.audit_failed += final;
-        for (size_t i = 0; i < resp.n_failed && i < 3; i++)
-            if (!resp.failed[i].retryable)
-                tw_warn("[logs %s] audit event %s refused: %s: %s", l->name, resp.failed[i].id,
-                        resp.failed[i].code, resp.failed[i].message);
-    }
-    if (resp.n_retryable > 0) {
-        tw_buf body = TW_BUF_INIT;
-        size_t kept = 0;
-        if (tw_audit_batch_resend(req->body.data, req->body.len, &resp, &body, &kept, &err) == 0 &&
-            kept > 0)
-            tw_outbox_push(l->outbox, tw_audit_request_new(l->channel, body.data, body.len, kept));
-        tw_buf_free(&body);
-    }
-    tw_audit_response_free(&resp);
-}
-
 static tw_outbox_verdict on_result(void *ctx, const tw_request *req, const tw_send_result *result)
 {
     tw_logs *l = ctx;
-    if (strcmp(req->service, TW_AUDIT_SERVICE) == 0) {
-        audit_result(l, req, result);
+    if (tw_logs_audit_owns(req)) {
+        tw_logs_audit_result(&l->audit, req, result, l->outbox);
         return TW_OUTBOX_DONE;
     }
-    meta_view v;
-    if (meta_read(&req->meta, &v) != 0)
+    tw_logs_meta v;
+    if (tw_logs_meta_read(&req->meta, &v) != 0)
         return TW_OUTBOX_DONE;
     tw_cwl_verdict verdict;
     tw_cwl_classify(result, v.n_events, &verdict);
@@ -697,13 +528,14 @@ static void on_tick(uv_timer_t *timer)
 {
     tw_logs *l = timer->data;
     int64_t now = tw_time_now_ms();
+    l->now_ms = now;
     tw_sender_stats ss;
     tw_sender_stats_get(l->sender, &ss);
     l->clock_offset_ms = ss.clock_offset_ms;
     save_soon(l);
     for (logs_file *f = l->files; f; f = f->next)
         if (f->group.open && now - f->group.last_ms >= (int64_t)l->config->multiline_timeout_ms)
-            multiline_flush(l, f);
+            tw_multiline_flush(&f->group, feed_grouped, f);
     if (l->parser_ops->flush)
         for (logs_file *f = l->files; f; f = f->next)
             l->parser_ops->flush(f->parser, now, false, on_record, f);
@@ -713,8 +545,8 @@ static void on_tick(uv_timer_t *timer)
             take_batch(l, s);
         waiting |= s->first_add_ms != 0;
     }
-    if (!waiting)
-        take_audit(l); /* audit events whose log events were all dropped */
+    if (!waiting) /* audit events whose log events were all dropped */
+        tw_logs_audit_take(&l->audit, l->outbox);
     update_pause(l);
 }
 
@@ -739,24 +571,6 @@ static bool is_loopback_url(const char *url)
 
 /* ---- public ------------------------------------------------------------------------ */
 
-static int make_deriver(tw_logs *l, const tw_logs_config *lc, tw_err *err)
-{
-    char account[TW_AUDIT_ACCOUNT_SIZE];
-    tw_audit_derive_options options;
-    tw_audit_config_options(lc, account, &options);
-    tw_audit_deriver *deriver;
-    int rc = tw_audit_deriver_new(&options, &deriver, err);
-    if (rc != 0) {
-        tw_err_prefix(err, "[logs %s] audit", lc->name);
-        return rc;
-    }
-    tw_audit_deriver_free(l->deriver);
-    l->deriver = deriver;
-    free(l->channel);
-    l->channel = tw_strdup(tw_audit_config_channel(lc));
-    return 0;
-}
-
 static void free_logs(tw_logs *l)
 {
     while (l->streams) {
@@ -771,11 +585,7 @@ static void free_logs(tw_logs *l)
     tw_checkpoint_close(l->checkpoint);
     if (l->has_multiline)
         regfree(&l->multiline_start);
-    tw_audit_deriver_free(l->deriver);
-    if (l->config->audit)
-        tw_audit_batch_free(&l->audit);
-    free(l->channel);
-    tw_buf_free(&l->event_data);
+    tw_logs_audit_free(&l->audit);
     tw_buf_free(&l->body);
     free(l->log_format);
     free(l->user_tag);
@@ -793,6 +603,7 @@ int tw_logs_start(uv_loop_t *loop, const tw_agent_config *config, size_t index,
                           lc->name, lc->format);
     tw_logs *l = tw_calloc(1, sizeof *l);
     l->loop = loop;
+    l->now_ms = tw_time_now_ms();
     l->config = lc;
     l->hostname = config->agent.hostname;
     l->name = tw_strdup(lc->name);
@@ -826,13 +637,9 @@ int tw_logs_start(uv_loop_t *loop, const tw_agent_config *config, size_t index,
         }
         l->has_multiline = true;
     }
-    if (lc->audit) {
-        tw_audit_batch_init(&l->audit);
-        rc = make_deriver(l, lc, err);
-        if (rc != 0) {
-            free_logs(l);
-            return rc;
-        }
+    if (lc->audit && (rc = tw_logs_audit_init(&l->audit, l->name, lc, err)) != 0) {
+        free_logs(l);
+        return rc;
     }
     tw_buf path = TW_BUF_INIT;
     tw_buf_printf(&path, "%s/checkpoints", config->agent.state_dir);
@@ -882,10 +689,9 @@ int tw_logs_start(uv_loop_t *loop, const tw_agent_config *config, size_t index,
     l->tick.data = l;
     rc = tw_tail_start(loop, &to, &cb, l, &l->tail, err);
     if (rc != 0) {
-        /* The outbox is open: close it, then free (on the loop). */
+        /* The outbox is open: the stop's own path closes it and frees. */
         l->stopping = true;
-        uv_close((uv_handle_t *)&l->tick, NULL);
-        tw_outbox_close(l->outbox, (void (*)(void *))free_logs, l);
+        uv_close((uv_handle_t *)&l->tick, tick_closed);
         return rc;
     }
     uv_timer_start(&l->tick, on_tick, TICK_MS, TICK_MS);
@@ -898,13 +704,7 @@ void tw_logs_rebind(tw_logs *l, const tw_agent_config *config, size_t index)
     const tw_logs_config *lc = &config->logs[index];
     l->config = lc;
     l->hostname = config->agent.hostname;
-    /* The deriver borrows strings of the old configuration. */
-    tw_err err;
-    if (l->deriver && make_deriver(l, lc, &err) != 0) {
-        tw_error("%s; audit events stop until the agent restarts", err.msg);
-        tw_audit_deriver_free(l->deriver);
-        l->deriver = NULL;
-    }
+    tw_logs_audit_rebind(&l->audit, lc);
 }
 
 void tw_logs_set_sender(tw_logs *l, tw_sender *sender)
@@ -954,7 +754,7 @@ void tw_logs_stop(tw_logs *l, void (*stopped)(void *ctx), void *ctx)
      * next time (the positions stop before it). */
     for (stream *s = l->streams; s; s = s->next)
         take_batch(l, s);
-    take_audit(l);
+    tw_logs_audit_take(&l->audit, l->outbox);
     tw_tail_stop(l->tail, tail_stopped, l);
 }
 
@@ -970,6 +770,8 @@ void tw_logs_stats_get(const tw_logs *l, tw_logs_stats *out)
     tw_tail_stats_get(l->tail, &t);
     out->files = t.files;
     out->paused = l->spool_paused;
+    out->audit_events = l->audit.events;
+    out->audit_failed = l->audit.failed;
     tw_outbox_stats o;
     tw_outbox_stats_get(l->outbox, &o);
     out->spool_pending_records = o.spool.pending_records;

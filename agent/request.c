@@ -87,21 +87,14 @@ void tw_request_free(tw_request *req)
 
 /* ---- spool encoding -------------------------------------------------------- */
 
-static void put_u32(tw_buf *out, uint32_t v)
-{
-    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
-    tw_buf_append(out, b, 4);
-}
-
 static void put_string(tw_buf *out, const char *s)
 {
     if (!s) {
-        put_u32(out, ABSENT);
+        tw_le_append(out, ABSENT, 4);
         return;
     }
     size_t len = strlen(s);
-    put_u32(out, (uint32_t)len);
+    tw_le_append(out, (uint32_t)len, 4);
     tw_buf_append(out, s, len);
 }
 
@@ -111,17 +104,17 @@ void tw_request_encode(const tw_request *req, tw_buf *out)
     unsigned char head[2] = {VERSION, req->gzip ? 1 : 0};
     tw_buf_append(out, head, 2);
     uint64_t created = (uint64_t)req->created_ms;
-    put_u32(out, (uint32_t)created);
-    put_u32(out, (uint32_t)(created >> 32));
+    tw_le_append(out, (uint32_t)created, 4);
+    tw_le_append(out, (uint32_t)(created >> 32), 4);
     put_string(out, req->batch_id);
     put_string(out, req->service);
     put_string(out, req->path);
     put_string(out, req->content_type);
     put_string(out, req->target);
     put_string(out, req->label);
-    put_u32(out, (uint32_t)req->body.len);
+    tw_le_append(out, (uint32_t)req->body.len, 4);
     tw_buf_append(out, req->body.data, req->body.len);
-    put_u32(out, (uint32_t)req->meta.len);
+    tw_le_append(out, (uint32_t)req->meta.len, 4);
     tw_buf_append(out, req->meta.data, req->meta.len);
 }
 
@@ -133,8 +126,7 @@ static int get_u32(reader *r, uint32_t *v)
 {
     if (r->end - r->p < 4)
         return -EINVAL;
-    *v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 |
-         (uint32_t)r->p[3] << 24;
+    *v = (uint32_t)tw_le_get(r->p, 4);
     r->p += 4;
     return 0;
 }

@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "encode.h"
 #include "fsutil.h"
 #include "log.h"
 #include "mem.h"
@@ -98,30 +99,22 @@ typedef struct record_header {
 
 static void put32(unsigned char *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
+    tw_le_put(p, v, 4);
 }
 
 static void put64(unsigned char *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
+    tw_le_put(p, v, 8);
 }
 
 static uint32_t get32(const unsigned char *p)
 {
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
+    return (uint32_t)tw_le_get(p, 4);
 }
 
 static uint64_t get64(const unsigned char *p)
 {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
+    return tw_le_get(p, 8);
 }
 
 static uint32_t crc(uint32_t seed, const void *data, size_t len)

@@ -31,6 +31,29 @@ static const int8_t hex_value[256] = {
     -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, /* 0xf0 */
 };
 
+/* ---- little-endian integers ---- */
+
+void tw_le_put(unsigned char *out, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        out[i] = (unsigned char)(v >> (8 * i));
+}
+
+void tw_le_append(tw_buf *out, uint64_t v, int bytes)
+{
+    unsigned char b[8];
+    tw_le_put(b, v, bytes);
+    tw_buf_append(out, b, (size_t)bytes);
+}
+
+uint64_t tw_le_get(const unsigned char *in, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--)
+        v = v << 8 | in[i];
+    return v;
+}
+
 /* ---- hex ---- */
 
 void tw_hex_encode(const void *data, size_t len, char *out)

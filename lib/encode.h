@@ -17,9 +17,19 @@
 #define TW_ENCODE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "err.h"
+
+/* ---- little-endian integers (the agent's on-disk records) ---- */
+
+/* Writes the low `bytes` bytes of v (1 to 8), least significant first. */
+void tw_le_put(unsigned char *out, uint64_t v, int bytes);
+/* The same, appended to out. */
+void tw_le_append(tw_buf *out, uint64_t v, int bytes);
+/* Reads what tw_le_put wrote. */
+uint64_t tw_le_get(const unsigned char *in, int bytes);
 
 /* ---- hex (RFC 4648 §8) ---- */
 

@@ -447,9 +447,27 @@ static void test_quote_truncates_long_input_with_ellipsis(void **state)
     assert_true(len <= TW_QUOTE_SIZE - 1);
 }
 
+static void test_little_endian_round_trips_and_appends(void **state)
+{
+    (void)state;
+    unsigned char b[8];
+    tw_le_put(b, 0x0102030405060708ull, 8);
+    assert_int_equal(b[0], 0x08);
+    assert_int_equal(b[7], 0x01);
+    assert_true(tw_le_get(b, 8) == 0x0102030405060708ull);
+    assert_int_equal(tw_le_get(b, 2), 0x0708);
+    tw_buf out = TW_BUF_INIT;
+    tw_le_append(&out, 0xfffe, 2);
+    tw_le_append(&out, 7, 4);
+    assert_int_equal(out.len, 6);
+    assert_memory_equal(out.data, "\xfe\xff\x07\x00\x00\x00", 6);
+    tw_buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_little_endian_round_trips_and_appends),
         cmocka_unit_test(test_hex_encode_matches_rfc4648_vectors_in_lower_case),
         cmocka_unit_test(test_hex_encode_buf_appends_to_existing_content),
         cmocka_unit_test(test_hex_decode_accepts_rfc4648_vectors_in_either_case),
