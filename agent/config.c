@@ -16,6 +16,7 @@
 #include "audit_config.h"
 #include "buf.h"
 #include "conf_schema.h"
+#include "cwl_requests.h"
 #include "mem.h"
 #include "units.h"
 
@@ -462,11 +463,6 @@ static const tw_conf_key exec_keys[] = {
     KEY("format", TW_CONF_ENUM, tw_exec_config, format, .choices = exec_formats),
 };
 
-/* CloudWatch Logs accepts only these retention periods. */
-static const int retention_values[] = {1,   3,   5,   7,    14,   30,   60,   90,
-                                       120, 150, 180, 365,  400,  545,  731,  1096,
-                                       1827, 2192, 2557, 2922, 3288, 3653};
-
 /* ---- sections ---------------------------------------------------------- */
 
 typedef enum { KIND_AGENT, KIND_ENDPOINT, KIND_METRICS, KIND_STATSD, KIND_LOGS, KIND_PLUGIN,
@@ -548,17 +544,13 @@ static void check_logs(tw_agent_config *c, const tw_conf_section *s, tw_logs_con
                       "[%s] multiline_timeout needs multiline_start (the pattern that begins "
                       "an event)",
                       s->name);
-    if ((e = tw_conf_find(s, "retention_days")) != NULL && l->retention_days != 0) {
-        bool allowed = false;
-        for (size_t i = 0; i < COUNT(retention_values); i++)
-            allowed |= retention_values[i] == l->retention_days;
-        if (!allowed)
-            tw_conf_error(conf, e->file, e->line,
-                          "[%s] retention_days: CloudWatch Logs does not offer %lld days "
-                          "(allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, "
-                          "731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)",
-                          s->name, (long long)l->retention_days);
-    }
+    if ((e = tw_conf_find(s, "retention_days")) != NULL && l->retention_days != 0 &&
+        !tw_cwl_retention_allowed(l->retention_days))
+        tw_conf_error(conf, e->file, e->line,
+                      "[%s] retention_days: CloudWatch Logs does not offer %lld days "
+                      "(allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, "
+                      "731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)",
+                      s->name, (long long)l->retention_days);
     for (size_t i = 0; i + 1 < c->n_logs; i++) {
         if (l->path != NULL && c->logs[i].path != NULL && strcmp(c->logs[i].path, l->path) == 0) {
             e = tw_conf_find(s, "path");

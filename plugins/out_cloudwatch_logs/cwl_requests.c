@@ -96,16 +96,20 @@ static const int64_t retention_values[] = {1,   3,   5,   7,   14,  30,   60,   
                                            120, 150, 180, 365, 400, 545,  731,  1096,
                                            1827, 2192, 2557, 2922, 3288, 3653};
 
+bool tw_cwl_retention_allowed(int64_t days)
+{
+    for (size_t i = 0; i < sizeof retention_values / sizeof retention_values[0]; i++)
+        if (retention_values[i] == days)
+            return true;
+    return false;
+}
+
 tw_request *tw_cwl_put_retention_policy_request(const char *group, int64_t days, tw_err *err)
 {
-    bool allowed = false;
-    for (size_t i = 0; i < sizeof retention_values / sizeof retention_values[0]; i++)
-        allowed |= retention_values[i] == days;
-    if (!allowed) {
+    if (!tw_cwl_retention_allowed(days)) {
         tw_err_set(err, -EINVAL,
                    "retention for log group %.200s: CloudWatch Logs does not offer %" PRId64
-                   " days (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, "
-                   "1827, 2192, 2557, 2922, 3288 or 3653)",
+                   " days (" TW_CWL_RETENTION_CHOICES ")",
                    group, days);
         return NULL;
     }

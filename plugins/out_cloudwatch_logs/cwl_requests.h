@@ -78,6 +78,14 @@ tw_request *tw_cwl_create_log_group_request(const char *group);
  * "CreateLogStream /group stream". */
 tw_request *tw_cwl_create_log_stream_request(const char *group, const char *stream);
 
+/* The retention periods CloudWatch Logs offers, in days, for messages. */
+#define TW_CWL_RETENTION_CHOICES                                                              \
+    "1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, " \
+    "2922, 3288 or 3653"
+
+/* Whether CloudWatch Logs offers a retention of days. */
+bool tw_cwl_retention_allowed(int64_t days);
+
 /* {"logGroupName": group, "retentionInDays": days}; label
  * "PutRetentionPolicy /group (30 days)". NULL, with a sentence in err, when
  * CloudWatch does not offer that many days (1, 3, 5, 7, 14, 30, 60, 90, 120,
